@@ -1,0 +1,1 @@
+"""golemite executor package."""
