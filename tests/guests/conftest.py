@@ -56,8 +56,13 @@ def load_guest(
     config: Config | None = None,
     link: Callable[[cm.Linker], None] | None = None,
     wasi: Callable[[WasiConfig], None] | None = None,
+    setup_store: Callable[[Store], None] | None = None,
 ) -> LoadedGuest:
-    """Instantiate guest `name` with WASI from wasmtime; `link` may add host functions."""
+    """Instantiate guest `name` with WASI from wasmtime; `link` may add host functions.
+
+    `setup_store` runs before instantiation, which already executes guest code:
+    with epoch interruption on, a store needs its deadline set by then.
+    """
     engine = Engine(config) if config is not None else Engine()
     component = cm.Component.from_file(engine, str(guest_wasm(name)))
     linker = cm.Linker(engine)
@@ -74,6 +79,8 @@ def load_guest(
     if wasi is not None:
         wasi(cfg)
     store.set_wasi(cfg)
+    if setup_store is not None:
+        setup_store(store)
     instance = linker.instantiate(store, component)
     return LoadedGuest(engine, store, instance, out, err)
 
