@@ -61,6 +61,12 @@ void *cabi_realloc(void *old, size_t old_size, size_t align, size_t new_size) {
   return p;
 }
 
+// Empty lists come from cabi_realloc(.., 0) as the bare alignment, which is
+// not a heap pointer: only non-empty ones are freed.
+static void free_list(void *ptr, size_t len) {
+  if (len != 0) free(ptr);
+}
+
 // A fresh stdout handle per write, dropped at once: no handle outlives a
 // call, so nothing has to be rebuilt when the executor replays the worker.
 static void print(const uint8_t *data, size_t len) {
@@ -92,18 +98,20 @@ promise_id_t *export_create(void) {
 }
 
 EXPORT("cabi_post_golemite:promise/api#create")
-void post_create(promise_id_t *ret) { free(ret->worker_name); }
+void post_create(promise_id_t *ret) {
+  free_list(ret->worker_name, ret->worker_name_len);
+}
 
 EXPORT("golemite:promise/api#await")
 bytes_t *export_await(uint64_t high, uint64_t low, uint8_t *name,
                       size_t name_len, uint64_t idx) {
   host_await_promise(high, low, name, name_len, idx, &awaited);
-  free(name);
+  free_list(name, name_len);
   return &awaited;
 }
 
 EXPORT("cabi_post_golemite:promise/api#await")
-void post_await(bytes_t *ret) { free(ret->ptr); }
+void post_await(bytes_t *ret) { free_list(ret->ptr, ret->len); }
 
 EXPORT("golemite:promise/api#create-and-await")
 bytes_t *export_create_and_await(void) {
@@ -120,12 +128,14 @@ bytes_t *export_create_and_await(void) {
 
   host_await_promise(id.high_bits, id.low_bits, id.worker_name,
                      id.worker_name_len, id.oplog_idx, &awaited);
-  free(id.worker_name);
+  free_list(id.worker_name, id.worker_name_len);
   return &awaited;
 }
 
 EXPORT("cabi_post_golemite:promise/api#create-and-await")
-void post_create_and_await(bytes_t *ret) { free(ret->ptr); }
+void post_create_and_await(bytes_t *ret) {
+  free_list(ret->ptr, ret->len);
+}
 
 EXPORT("golemite:promise/api#complete")
 int32_t export_complete(uint64_t high, uint64_t low, uint8_t *name,
@@ -133,8 +143,8 @@ int32_t export_complete(uint64_t high, uint64_t low, uint8_t *name,
                         size_t data_len) {
   int32_t ok =
       host_complete_promise(high, low, name, name_len, idx, data, data_len);
-  free(name);
-  free(data);
+  free_list(name, name_len);
+  free_list(data, data_len);
   return ok;
 }
 
@@ -142,5 +152,5 @@ EXPORT("golemite:promise/api#delete")
 void export_delete(uint64_t high, uint64_t low, uint8_t *name, size_t name_len,
                    uint64_t idx) {
   host_delete_promise(high, low, name, name_len, idx);
-  free(name);
+  free_list(name, name_len);
 }

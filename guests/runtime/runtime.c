@@ -90,6 +90,12 @@ void *cabi_realloc(void *old, size_t old_size, size_t align, size_t new_size) {
   return p;
 }
 
+// Empty lists come from cabi_realloc(.., 0) as the bare alignment, which is
+// not a heap pointer: only non-empty ones are freed.
+static void free_list(void *ptr, size_t len) {
+  if (len != 0) free(ptr);
+}
+
 // A fresh stdout handle per write, dropped at once: no handle outlives a
 // call, so nothing has to be rebuilt when the executor replays the worker.
 static void print(const char *text) {
@@ -110,12 +116,12 @@ EXPORT(API "self-uri")
 bytes_t *export_self_uri(uint8_t *name, size_t name_len) {
   // uri is a record of one string, so its layout is the string's.
   host_get_self_uri(name, name_len, &self_uri);
-  free(name);
+  free_list(name, name_len);
   return &self_uri;
 }
 
 EXPORT("cabi_post_" API "self-uri")
-void post_self_uri(bytes_t *ret) { free(ret->ptr); }
+void post_self_uri(bytes_t *ret) { free_list(ret->ptr, ret->len); }
 
 EXPORT(API "oplog-index")
 uint64_t export_oplog_index(void) { return host_get_oplog_index(); }
@@ -199,7 +205,7 @@ int32_t export_complete_other(uint64_t template_high, uint64_t template_low,
   int32_t ok = host_complete_promise(template_high, template_low, worker_name,
                                      worker_name_len, oplog_idx, data,
                                      data_len);
-  free(worker_name);
-  free(data);
+  free_list(worker_name, worker_name_len);
+  free_list(data, data_len);
   return ok;
 }
