@@ -118,7 +118,9 @@ def test_char(types: LoadedGuest, c: str) -> None:
     assert echo(types, "char", c) == c
 
 
-@pytest.mark.parametrize("s", ["", "hello", "héllo wörld", "emoji \U0001F600 and \u20ac", "x" * 70_000, "nul\x00inside"])
+@pytest.mark.parametrize(
+    "s", ["", "hello", "héllo wörld", "emoji \U0001F600 and \u20ac", "x" * 70_000, "nul\x00inside"]
+)
 def test_string(types: LoadedGuest, s: str) -> None:
     assert echo(types, "string", s) == s
 
@@ -190,7 +192,8 @@ def test_every_flags_subset(types: LoadedGuest) -> None:
 
 @pytest.mark.parametrize(
     "v",
-    [None, 0.0, 2.5, -1e-300, (0.0, 0.0), (1.5, -2.5), (3.4028234663852886e38, f32(0.1)), "", "triangle", "ünïcode \U0001F600"],
+    [None, 0.0, 2.5, -1e-300, (0.0, 0.0), (1.5, -2.5), (3.4028234663852886e38, f32(0.1)),
+     "", "triangle", "ünïcode \U0001F600"],
 )
 def test_variant_each_case(types: LoadedGuest, v: Any) -> None:
     got = echo(types, "variant", v)
