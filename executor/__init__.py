@@ -1,1 +1,15 @@
-"""golemite executor package."""
+"""golemite executor: runs components durably on top of the oplog."""
+
+from .accounts import DEFAULT_ACCOUNT, Accounts
+from .errors import (
+    AlreadyExists, ExecutorError, InvalidRequest, InvocationFailed, InvocationTimeout, LimitExceeded,
+    NotFound, ReplayDivergence, WorkerInterrupted,
+)
+from .executor import Executor, ExecutorConfig
+from .worker import Worker
+
+__all__ = [
+    "Accounts", "AlreadyExists", "DEFAULT_ACCOUNT", "Executor", "ExecutorConfig", "ExecutorError",
+    "InvalidRequest", "InvocationFailed", "InvocationTimeout", "LimitExceeded", "NotFound",
+    "ReplayDivergence", "Worker", "WorkerInterrupted",
+]

@@ -1,0 +1,360 @@
+"""The aiohttp application: routes of SPEC §3/§4 turned into executor calls."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections import defaultdict
+
+import msgspec
+import structlog
+from aiohttp import WSMsgType, web
+
+from executor import Accounts, Executor, InvalidRequest, NotFound
+
+from . import filters, models as M, views
+from .errors import Unauthorized, error_middleware, json_response
+from .openapi import openapi_document
+
+log = structlog.get_logger("golemite.http")
+
+EXECUTOR = web.AppKey("executor", Executor)
+ACCOUNTS = web.AppKey("accounts", Accounts)
+SETTINGS = web.AppKey("settings", dict)
+STATS = web.AppKey("stats", dict)
+
+_decode_create = msgspec.json.Decoder(M.WorkerCreationRequest)
+_decode_invoke = msgspec.json.Decoder(M.InvokeBody)
+_decode_complete = msgspec.json.Decoder(M.CompleteBody)
+OPEN_PATHS = ("/healthz", "/metrics", "/openapi.json")
+
+
+# ------------------------------------------------------------------ middlewares
+
+@web.middleware
+async def access_log_middleware(request: web.Request, handler):
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        stats = request.app[STATS]
+        stats["requests"][status] += 1
+        log.info("request", method=request.method, path=request.path, status=status,
+                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                 request_id=request.get("request_id"))
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler):
+    if request.path in OPEN_PATHS:
+        return await handler(request)
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+    account = request.app[ACCOUNTS].account_for_token(token.strip())
+    if account is None:
+        raise Unauthorized("unknown bearer token")
+    request["account"] = account
+    return await handler(request)
+
+
+# ------------------------------------------------------------------ helpers
+
+def _ex(request) -> Executor:
+    return request.app[EXECUTOR]
+
+
+async def _body(request: web.Request, decoder):
+    raw = await request.read()
+    if not raw.strip():
+        raise InvalidRequest("the request body is empty; send a JSON object")
+    return decoder.decode(raw)
+
+
+def _int_query(request, name: str, default: int | None = None, minimum: int = 0) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidRequest(f"query parameter {name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise InvalidRequest(f"query parameter {name} must be at least {minimum}")
+    return value
+
+
+def _bool_query(request, name: str) -> bool:
+    raw = request.query.get(name, "false").lower()
+    if raw not in ("true", "false", "1", "0", ""):
+        raise InvalidRequest(f"query parameter {name} must be true or false")
+    return raw in ("true", "1")
+
+
+def _worker_args(request) -> tuple[str, str, str]:
+    return request["account"], request.match_info["templateId"], request.match_info["workerName"]
+
+
+# ------------------------------------------------------------------ templates
+
+async def _read_wasm_form(request: web.Request) -> tuple[str, bytes]:
+    if not request.content_type.startswith("multipart/"):
+        raise InvalidRequest("send multipart/form-data with fields 'name' and 'template'")
+    name, wasm = None, None
+    reader = await request.multipart()
+    async for part in reader:
+        if part.name == "name":
+            name = (await part.text()).strip()
+        elif part.name == "template":
+            wasm = bytes(await part.read())
+    missing = [f for f, v in (("name", name), ("template", wasm)) if v is None]
+    if missing:
+        raise InvalidRequest(*(f"missing form field '{f}'" for f in missing))
+    return name, wasm
+
+
+async def create_template(request):
+    name, wasm = await _read_wasm_form(request)
+    record, version = await _ex(request).templates.add(request["account"], name, wasm)
+    return json_response(views.template(record, version))
+
+
+async def list_templates(request):
+    ex = _ex(request)
+    out = []
+    for record in ex.templates.list(request["account"], request.query.get("template-name")):
+        out.append(views.template(record, ex.templates.version(request["account"], record.template_id)))
+    return json_response(out)
+
+
+async def template_versions(request):
+    ex, account, tid = _ex(request), request["account"], request.match_info["templateId"]
+    record = ex.templates.get_record(account, tid)
+    return json_response([views.template(record, v) for v in ex.templates.versions(account, tid)])
+
+
+async def latest_template(request):
+    ex, account, tid = _ex(request), request["account"], request.match_info["templateId"]
+    record = ex.templates.get_record(account, tid)
+    return json_response(views.template(record, ex.templates.version(account, tid)))
+
+
+async def upload_template(request):
+    wasm = await request.read()
+    record, version = await _ex(request).templates.update(request["account"], request.match_info["templateId"], wasm)
+    return json_response(views.template(record, version))
+
+
+async def download_template(request):
+    version = _int_query(request, "version")
+    data = _ex(request).templates.download(request["account"], request.match_info["templateId"], version)
+    return web.Response(body=data, content_type="application/octet-stream")
+
+
+# ------------------------------------------------------------------ workers
+
+async def parse_worker_id(request):
+    raw = request.match_info["workerId"]
+    tid, dot, name = raw.partition(".")
+    if not dot or not tid or not name:
+        raise InvalidRequest(f"worker id {raw!r} must be templateId.workerName")
+    Executor.check_name(name)
+    w = _ex(request).get_worker(request["account"], tid, name)
+    return json_response(views.versioned_worker_id(tid, name, w.record.template_version))
+
+
+async def create_worker(request):
+    body = await _body(request, _decode_create)
+    env = list(body.env.items()) if isinstance(body.env, dict) else [tuple(kv) for kv in body.env]
+    tid = request.match_info["templateId"]
+    w = await _ex(request).create_worker(request["account"], tid, body.name, body.args, env)
+    return json_response(views.versioned_worker_id(tid, body.name, w.record.template_version))
+
+
+async def get_worker(request):
+    w = _ex(request).get_worker(*_worker_args(request))
+    return json_response(views.worker_metadata(w.metadata_record()))
+
+
+async def delete_worker(request):
+    await _ex(request).delete_worker(*_worker_args(request))
+    return json_response({})
+
+
+async def list_workers(request):
+    account, tid = request["account"], request.match_info["templateId"]
+    preds = [filters.parse(f) for f in request.query.getall("filter", [])]
+    count = _int_query(request, "count", 100, minimum=1)
+    after = None
+    if "cursor" in request.query:
+        try:
+            after = base64.urlsafe_b64decode(request.query["cursor"].encode()).decode()
+        except ValueError:
+            raise InvalidRequest("invalid cursor") from None
+    records = sorted(_ex(request).list_workers(account, tid), key=lambda r: r.worker_name)
+    matching = [r for r in records if (after is None or r.worker_name > after) and all(p(r) for p in preds)]
+    page = matching[:count]
+    cursor = None
+    if len(matching) > count:
+        cursor = base64.urlsafe_b64encode(page[-1].worker_name.encode()).decode()
+    return json_response(M.WorkersPage([views.worker_metadata(r) for r in page], cursor))
+
+
+async def new_key(request):
+    key = await _ex(request).new_key(*_worker_args(request))
+    return json_response({"value": key})
+
+
+async def invoke_and_await(request):
+    function = request.query.get("function")
+    if not function:
+        raise InvalidRequest("query parameter 'function' is required")
+    body = await _body(request, _decode_invoke)
+    timeout = request.app[SETTINGS]["invoke_timeout"]
+    result = await _ex(request).invoke_and_await(
+        *_worker_args(request), function, body.params, key=request.query.get("invocation-key"),
+        convention=request.query.get("calling-convention", "component"), timeout=timeout)
+    return json_response({"result": result})
+
+
+async def invoke(request):
+    function = request.query.get("function")
+    if not function:
+        raise InvalidRequest("query parameter 'function' is required")
+    body = await _body(request, _decode_invoke)
+    await _ex(request).invoke(*_worker_args(request), function, body.params,
+                              convention=request.query.get("calling-convention", "component"))
+    return json_response({})
+
+
+async def complete_promise(request):
+    body = await _body(request, _decode_complete)
+    if any(not 0 <= b <= 255 for b in body.data):
+        raise InvalidRequest("data must be an array of bytes (numbers from 0 to 255)")
+    done = await _ex(request).complete_promise(*_worker_args(request), body.oplog_idx, bytes(body.data))
+    return json_response(done)
+
+
+async def interrupt(request):
+    recover = _bool_query(request, "recover-immediately")
+    return json_response(_ex(request).interrupt(*_worker_args(request), recover))
+
+
+async def resume(request):
+    _ex(request).resume(*_worker_args(request))
+    return json_response({})
+
+
+async def get_oplog(request):
+    start = _int_query(request, "from", 1, minimum=1)
+    count = _int_query(request, "count", 100, minimum=1)
+    w, entries = _ex(request).oplog(*_worker_args(request), start, count)
+    last = _ex(request).store.committed_last_index(w.key)
+    end = entries[-1][0] if entries else start - 1
+    nxt = end + 1 if end < last else None
+    return json_response(M.OplogPage([views.oplog_entry(i, e) for i, e in entries], nxt))
+
+
+async def connect(request):
+    w = _ex(request).get_worker(*_worker_args(request))
+    ws = web.WebSocketResponse(heartbeat=30)
+    await ws.prepare(request)
+    queue: asyncio.Queue = asyncio.Queue(maxsize=10_000)
+    w.listeners.add(queue)
+    reader = asyncio.ensure_future(ws.receive())
+    try:
+        while True:
+            getter = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if reader in done:
+                getter.cancel()
+                msg = reader.result()
+                if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                    break
+                reader = asyncio.ensure_future(ws.receive())
+                continue
+            event = getter.result()
+            if event is None:  # the worker was deleted
+                break
+            await ws.send_str(msgspec.json.encode(event).decode())
+    finally:
+        w.listeners.discard(queue)
+        reader.cancel()
+        await ws.close()
+    return ws
+
+
+# ------------------------------------------------------------------ operations
+
+async def healthz(request):
+    return json_response({"status": "ok"})
+
+
+async def metrics(request):
+    ex = _ex(request)
+    stats = request.app[STATS]
+    lines = ["# TYPE golemite_http_requests_total counter"]
+    for status, n in sorted(stats["requests"].items()):
+        lines.append(f'golemite_http_requests_total{{status="{status}"}} {n}')
+    store_stats = getattr(ex.store, "stats", {}) or {}
+    lines += [
+        "# TYPE golemite_invocations_total counter",
+        f"golemite_invocations_total {int(ex.metrics['invocations'])}",
+        "# TYPE golemite_oplog_commits_total counter",
+        f"golemite_oplog_commits_total {int(store_stats.get('commits', 0))}",
+        "# TYPE golemite_oplog_entries_total counter",
+        f"golemite_oplog_entries_total {int(store_stats.get('entries', 0))}",
+        "# TYPE golemite_live_workers gauge",
+        f"golemite_live_workers {sum(1 for w in ex.workers.values() if w.instance is not None)}",
+        "# TYPE golemite_replay_seconds_total counter",
+        f"golemite_replay_seconds_total {ex.metrics['replay_seconds']:.6f}",
+        "# TYPE golemite_replays_total counter",
+        f"golemite_replays_total {int(ex.metrics['replays'])}",
+    ]
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+
+async def openapi(request):
+    return json_response(openapi_document())
+
+
+def create_app(executor: Executor, *, invoke_timeout: float = 60.0, max_body_bytes: int = 64 << 20) -> web.Application:
+    app = web.Application(client_max_size=max_body_bytes,
+                          middlewares=[access_log_middleware, error_middleware, auth_middleware])
+    app[EXECUTOR] = executor
+    app[ACCOUNTS] = Accounts(executor.store)
+    app[SETTINGS] = {"invoke_timeout": invoke_timeout}
+    app[STATS] = {"requests": defaultdict(int)}
+    r = app.router
+    r.add_get("/healthz", healthz)
+    r.add_get("/metrics", metrics)
+    r.add_get("/openapi.json", openapi)
+    r.add_post("/v1/templates", create_template)
+    r.add_get("/v1/templates", list_templates)
+    r.add_get("/v1/templates/workers/{workerId}", parse_worker_id)
+    r.add_get("/v1/templates/{templateId}", template_versions)
+    r.add_get("/v1/templates/{templateId}/latest", latest_template)
+    r.add_put("/v1/templates/{templateId}/upload", upload_template)
+    r.add_get("/v1/templates/{templateId}/download", download_template)
+    w = "/v1/templates/{templateId}/workers"
+    r.add_post(w, create_worker)
+    r.add_get(w, list_workers)
+    r.add_get(w + "/{workerName}", get_worker)
+    r.add_delete(w + "/{workerName}", delete_worker)
+    r.add_post(w + "/{workerName}/key", new_key)
+    r.add_post(w + "/{workerName}/invoke-and-await", invoke_and_await)
+    r.add_post(w + "/{workerName}/invoke", invoke)
+    r.add_post(w + "/{workerName}/complete", complete_promise)
+    r.add_post(w + "/{workerName}/interrupt", interrupt)
+    r.add_post(w + "/{workerName}/resume", resume)
+    r.add_get(w + "/{workerName}/oplog", get_oplog)
+    r.add_get(w + "/{workerName}/connect", connect)
+    return app
+
+
+__all__ = ["create_app", "EXECUTOR", "NotFound"]

@@ -1,0 +1,87 @@
+"""Request and response shapes of the HTTP API (SPEC §3, §4), as msgspec Structs."""
+
+from __future__ import annotations
+
+from typing import Any, Union
+
+import msgspec
+
+
+class WorkerId(msgspec.Struct, rename="camel"):
+    raw_template_id: str
+    worker_name: str
+
+
+class VersionedWorkerId(msgspec.Struct, rename="camel"):
+    worker_id: WorkerId
+    template_version_used: int
+
+
+class VersionedTemplateId(msgspec.Struct, rename="camel"):
+    raw_template_id: str
+    version: int
+
+
+class TemplateMetadataView(msgspec.Struct):
+    exports: list[Any]
+
+
+class Template(msgspec.Struct, rename="camel"):
+    versioned_template_id: VersionedTemplateId
+    template_name: str
+    template_size: int
+    metadata: TemplateMetadataView
+
+
+class WorkerCreationRequest(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    args: list[str] = []
+    env: Union[list[tuple[str, str]], dict[str, str]] = []
+
+
+class InvokeBody(msgspec.Struct):
+    params: Any = msgspec.field(default_factory=list)
+
+
+class CompleteBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    oplog_idx: int
+    data: list[int]
+
+
+class WorkerMetadata(msgspec.Struct, rename="camel", omit_defaults=False):
+    worker_id: WorkerId
+    account_id: str
+    args: list[str]
+    env: dict[str, str]
+    status: str
+    template_version: int
+    retry_count: int
+    pending_invocation_count: int
+    created_at: str
+    last_error: str | None = None
+
+
+class WorkersPage(msgspec.Struct):
+    workers: list[WorkerMetadata]
+    cursor: str | None
+
+
+class InvokeResult(msgspec.Struct):
+    result: Any
+
+
+class KeyValue(msgspec.Struct):
+    value: str
+
+
+class OplogPage(msgspec.Struct):
+    entries: list[dict[str, Any]]
+    next: int | None
+
+
+class ErrorsBody(msgspec.Struct):
+    errors: list[str]
+
+
+class ErrorBody(msgspec.Struct):
+    error: str

@@ -1,0 +1,87 @@
+"""`golemite serve`: bootstraps the data dir, runs the HTTP daemon, drains on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from executor import DEFAULT_ACCOUNT, Accounts, Executor, ExecutorConfig
+
+from .app import create_app
+
+log = structlog.get_logger("golemite.serve")
+
+
+def bootstrap_account(accounts: Accounts, data_dir: Path) -> str:
+    """Make sure the default account exists; return its token (SPEC §1)."""
+    fixed = os.environ.get("GOLEMITE_TOKEN")
+    token_file = data_dir / "token"
+    if accounts.find(DEFAULT_ACCOUNT) is None:
+        _, token = accounts.create(DEFAULT_ACCOUNT, fixed)
+    elif fixed:
+        accounts.add_token(DEFAULT_ACCOUNT, fixed)
+        token = fixed
+    else:
+        token = token_file.read_text().strip() if token_file.exists() else ""
+    if token:
+        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+        os.chmod(token_file, 0o600)
+    return token
+
+
+async def ensure_demo_template(executor: Executor, spec: str) -> str | None:
+    name, _, path = spec.partition("=")
+    if not path:
+        raise SystemExit(f"--demo-template wants NAME=PATH, got {spec!r}")
+    existing = executor.templates.list(DEFAULT_ACCOUNT, name)
+    if existing:
+        return existing[0].template_id
+    record, _ = await executor.templates.add(DEFAULT_ACCOUNT, name, Path(path).read_bytes())
+    return record.template_id
+
+
+async def serve(args) -> int:
+    data_dir = Path(args.data_dir)
+    config = ExecutorConfig(
+        max_live_workers=args.max_live_workers, max_workers_per_account=args.max_workers_per_account,
+        max_memory_mb=args.max_memory_mb, max_invocation_seconds=args.max_invocation_seconds,
+        guest_threads=args.guest_threads,
+    )
+    executor = Executor(data_dir, durability=args.durability, config=config)
+    token = bootstrap_account(Accounts(executor.store), data_dir)
+    log.info("default account ready", token=token, token_file=str(data_dir / "token"))
+    demo = None
+    if args.demo_template:
+        demo = await ensure_demo_template(executor, args.demo_template)
+    await executor.start()
+    app = create_app(executor, invoke_timeout=args.invoke_timeout, max_body_bytes=args.max_body_bytes)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port)
+    await site.start()
+    base = f"http://{args.host}:{args.port}"
+    log.info("golemite serving", url=base, data_dir=str(data_dir), durability=args.durability)
+    if demo:
+        print(f"\ngolemite is serving on {base}\n  token:    {token}\n  template: shopping-cart = {demo}\n"
+              f"Try:\n  curl -s -X POST -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n"
+              f"    -d '{{\"params\": [\"user-1\"]}}' \\\n"
+              f"    '{base}/v1/templates/{demo}/workers/cart-1/invoke-and-await?function=golem:it/api/initialize-cart'\n",
+              flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping: no new requests, draining invocations")
+    await site.stop()
+    await executor.close()
+    await runner.cleanup()
+    log.info("stopped")
+    return 0

@@ -1,0 +1,55 @@
+"""Accounts and bearer tokens. Tokens are stored only as their SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+
+from oplog import AccountRecord, OplogStore, TokenRecord
+
+from .errors import AlreadyExists
+
+DEFAULT_ACCOUNT = "default"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
+
+
+class Accounts:
+    def __init__(self, store: OplogStore):
+        self.store = store
+
+    def account_for_token(self, token: str) -> str | None:
+        rec = self.store.get("tokens", token_hash(token))
+        return None if rec is None else rec.account_id
+
+    def find(self, name: str) -> AccountRecord | None:
+        for _, rec in self.store.scan("accounts"):
+            if rec.name == name:
+                return rec
+        return None
+
+    def create(self, name: str, token: str | None = None) -> tuple[AccountRecord, str]:
+        """Create account `name` with a token (a new random one unless given). Durable on return."""
+        if self.find(name) is not None:
+            raise AlreadyExists(f"account {name!r} already exists")
+        account_id = DEFAULT_ACCOUNT if name == DEFAULT_ACCOUNT else str(uuid.uuid4())
+        rec = AccountRecord(account_id=account_id, name=name, created_at=time.time_ns())
+        token = token or new_token()
+        batch = self.store.batch()
+        batch.put("accounts", account_id, rec)
+        batch.put("tokens", token_hash(token), TokenRecord(account_id=account_id))
+        self.store.submit(batch).wait()
+        return rec, token
+
+    def add_token(self, account_id: str, token: str) -> None:
+        batch = self.store.batch()
+        batch.put("tokens", token_hash(token), TokenRecord(account_id=account_id))
+        self.store.submit(batch).wait()

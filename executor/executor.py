@@ -1,0 +1,423 @@
+"""The executor facade: templates, workers, invocations, promises, recovery.
+
+This is the asyncio-facing API the HTTP layer calls. Guest code runs on a bounded pool
+of threads, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+import uuid
+from collections import OrderedDict, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from oplog import (
+    CompletePromise, Create, CreatePromise, InvocationKeyRecord, OplogStore, PendingWorkerInvocation,
+    PromiseRecord, WorkerExists, WorkerRecord, promise_key,
+)
+
+from .codec import ValueMismatch, lower_params
+from .engine import EpochTicker, new_engine
+from .errors import AlreadyExists, InvalidRequest, InvocationFailed, InvocationTimeout, LimitExceeded, NotFound
+from .host import build_linker, needs_native_io
+from .host import wasi as host_wasi
+from .instance import Invocation
+from .templates import LoadedTemplate, TemplateStore
+from .worker import EXITED, FAILED, IDLE, RUNNING, SUSPENDED, Worker
+
+log = structlog.get_logger(__name__)
+
+WORKER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$")
+CONVENTIONS = ("component", "stdio")
+UNFINISHED = ("Running", "Retrying", "Suspended")
+
+
+@dataclass
+class ExecutorConfig:
+    max_live_workers: int = 1000
+    max_workers_per_account: int = 10_000
+    max_memory_mb: int = 256
+    max_invocation_seconds: float = 0        # 0: no wall-time limit
+    guest_threads: int = 8
+    short_sleep_ns: int = host_wasi.SHORT_SLEEP_NS
+
+
+class Runtime:
+    """Engine-wide things shared by every worker: engine, linkers, limits."""
+
+    def __init__(self, config: ExecutorConfig):
+        self.engine = new_engine()
+        self.ticker = EpochTicker(self.engine)
+        self._linkers: dict[bool, Any] = {}
+        self._native_io: dict[tuple[str, int], bool] = {}
+        self._lock = threading.Lock()
+        self.max_memory_bytes = config.max_memory_mb << 20 if config.max_memory_mb else 0
+        self.max_invocation_seconds = config.max_invocation_seconds
+
+    def linker_for(self, template: LoadedTemplate):
+        key = (template.template_id, template.version)
+        with self._lock:
+            native = self._native_io.get(key)
+            if native is None:
+                native = self._native_io[key] = needs_native_io(self.engine, template.component)
+            linker = self._linkers.get(native)
+            if linker is None:
+                linker = self._linkers[native] = build_linker(self.engine, durable_io=not native)
+            return linker
+
+    def close(self) -> None:
+        self.ticker.stop()
+
+
+class Services:
+    """What host functions may ask of the executor from a guest thread."""
+
+    def __init__(self, ex: "Executor", short_sleep_ns: int):
+        self.ex = ex
+        self.short_sleep_ns = short_sleep_ns
+
+    def create_promise(self, state) -> int:
+        ident = state.identity
+        idx_holder = {}
+
+        def make(idx):
+            idx_holder["idx"] = idx
+            return CreatePromise(timestamp=time.time_ns())
+        idx = state.append_at(make)
+        wlog = self.ex.workers[ident.worker_key].wlog
+        wlog.put("promises", promise_key(ident.template_id, ident.worker_name, idx),
+                 PromiseRecord(template_id=ident.template_id, worker_name=ident.worker_name,
+                               oplog_idx=idx, state="pending"))
+        # A client may complete it as soon as it learns the index: make it durable first.
+        wlog.wait()
+        return idx
+
+    def promise_state(self, template_id: str, worker_name: str, idx: int) -> tuple[bool, bytes]:
+        rec = self.ex.store.get("promises", promise_key(template_id, worker_name, idx))
+        if rec is None:
+            raise ValueError(f"promise {idx} of worker {template_id}/{worker_name} does not exist")
+        return rec.state == "complete", rec.data or b""
+
+    def complete_promise(self, account_id, template_id, worker_name, idx, data) -> bool:
+        fut = asyncio.run_coroutine_threadsafe(
+            self.ex.complete_promise(account_id, template_id, worker_name, idx, data), self.ex.loop)
+        return fut.result()
+
+    def delete_promise(self, template_id, worker_name, idx) -> None:
+        batch = self.ex.store.batch()
+        batch.delete("promises", promise_key(template_id, worker_name, idx))
+        self.ex.store.submit(batch)
+
+    def retry_policy_changed(self, state, policy) -> None:
+        worker = self.ex.workers.get(state.identity.worker_key)
+        if worker is not None:
+            worker.retry_policy = policy
+
+
+class Executor:
+    def __init__(self, data_dir: str | Path, *, durability: str = "sync", config: ExecutorConfig | None = None):
+        self.config = config or ExecutorConfig()
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = OplogStore(self.data_dir / "oplog", durability=durability)
+        self.runtime = Runtime(self.config)
+        self.templates = TemplateStore(self.store, self.runtime.engine, self.data_dir / "compiled")
+        self.services = Services(self, self.config.short_sleep_ns)
+        self.pool = ThreadPoolExecutor(self.config.guest_threads, thread_name_prefix="golemite-guest")
+        self.workers: dict[str, Worker] = {}
+        self._live: OrderedDict[str, Worker] = OrderedDict()
+        self.metrics: dict[str, float] = defaultdict(float)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._completing: dict[str, set[int]] = {}   # promise completions under way, per worker
+        self._closed = False
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Bind to the running loop and continue every worker with unfinished work."""
+        self.loop = asyncio.get_running_loop()
+        recovered = 0
+        for _, rec in self.store.scan("workers"):
+            if rec.status in UNFINISHED or rec.pending_count > 0:
+                worker = self._worker_from_record(rec)
+                worker.resume_requested = True
+                worker.kick()
+                recovered += 1
+        if recovered:
+            log.info("recovering workers with unfinished work", count=recovered)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for w in list(self.workers.values()):
+            if w.instance is not None and w.status == RUNNING:
+                w.instance.state.should_stop = "shutting down"
+        tasks = [w.task for w in self.workers.values() if w.task is not None and not w.task.done()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+        for t in tasks:
+            t.cancel()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.runtime.close()
+        self.store.close()
+
+    async def run_guest(self, fn, *args):
+        return await self.loop.run_in_executor(self.pool, fn, *args)
+
+    # ------------------------------------------------------------ live instance LRU
+
+    def touch(self, worker: Worker) -> None:
+        self._live[worker.key] = worker
+        self._live.move_to_end(worker.key)
+        while len(self._live) > self.config.max_live_workers:
+            victim = next((w for w in self._live.values()
+                           if w.task is None or w.task.done()), None)
+            if victim is None or victim is worker:
+                break
+            victim.drop_instance()  # rebuilt by replay on next use
+
+    def forget_live(self, worker: Worker) -> None:
+        self._live.pop(worker.key, None)
+
+    # ------------------------------------------------------------ workers
+
+    def _worker_from_record(self, rec: WorkerRecord) -> Worker:
+        key = f"{rec.template_id}/{rec.worker_name}"
+        w = self.workers.get(key)
+        if w is None:
+            w = self.workers[key] = Worker(self, rec)
+        return w
+
+    def get_worker(self, account_id: str, template_id: str, worker_name: str) -> Worker:
+        key = f"{template_id}/{worker_name}"
+        w = self.workers.get(key)
+        if w is None:
+            rec = self.store.get("workers", key)
+            if rec is None:
+                raise NotFound(f"worker {template_id}.{worker_name} not found")
+            w = self._worker_from_record(rec)
+        if w.record.account_id != account_id or w.deleted:
+            raise NotFound(f"worker {template_id}.{worker_name} not found")
+        return w
+
+    @staticmethod
+    def check_name(name: Any) -> str:
+        if not isinstance(name, str) or not WORKER_NAME.match(name):
+            raise InvalidRequest("worker name must be 1 to 100 characters of [A-Za-z0-9_-], not starting with '-'")
+        return name
+
+    async def create_worker(self, account_id: str, template_id: str, name: str,
+                            args: list[str] | None = None, env: list[tuple[str, str]] | None = None) -> Worker:
+        self.check_name(name)
+        template = self.templates.get_record(account_id, template_id)
+        count = sum(1 for _, r in self.store.scan("workers") if r.account_id == account_id)
+        if count >= self.config.max_workers_per_account:
+            raise LimitExceeded(f"account has reached its limit of {self.config.max_workers_per_account} workers")
+        key = f"{template_id}/{name}"
+        now = time.time_ns()
+        rec = WorkerRecord(template_id=template_id, worker_name=name, template_version=template.latest_version,
+                           account_id=account_id, args=list(args or []), env=[tuple(kv) for kv in (env or [])],
+                           created_at=now)
+        batch = self.store.batch()
+        try:
+            batch.create_log(key)
+            batch.append(key, Create(timestamp=now, template_id=template_id, template_version=template.latest_version,
+                                     worker_name=name, account_id=account_id, args=rec.args, env=rec.env))
+            batch.put("workers", key, rec)
+            commit = self.store.submit(batch)
+        except WorkerExists:
+            raise AlreadyExists(f"worker {name} already exists for template {template_id}") from None
+        await commit
+        old = self.workers.pop(key, None)
+        if old is not None:
+            old.deleted = True
+        return self._worker_from_record(rec)
+
+    async def get_or_create(self, account_id: str, template_id: str, name: str) -> Worker:
+        try:
+            return self.get_worker(account_id, template_id, name)
+        except NotFound:
+            self.templates.get_record(account_id, template_id)
+            try:
+                return await self.create_worker(account_id, template_id, name)
+            except AlreadyExists:
+                return self.get_worker(account_id, template_id, name)
+
+    def list_workers(self, account_id: str, template_id: str) -> list[WorkerRecord]:
+        self.templates.get_record(account_id, template_id)
+        out = []
+        for key, rec in self.store.scan("workers", prefix=f"{template_id}/"):
+            w = self.workers.get(key)
+            if w is not None and not w.deleted:
+                rec = w.metadata_record()
+            if rec.account_id == account_id:
+                out.append(rec)
+        return out
+
+    def metadata(self, worker: Worker) -> WorkerRecord:
+        return worker.metadata_record()
+
+    async def delete_worker(self, account_id: str, template_id: str, name: str) -> None:
+        w = self.get_worker(account_id, template_id, name)
+        w.interrupt(False)
+        if w.task is not None and not w.task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(w.task), timeout=10)
+            except asyncio.TimeoutError:
+                pass
+        w.deleted = True
+        if w.timer is not None:
+            w.timer.cancel()
+        w.drop_instance()
+        for inv in list(w.queue) + ([w.current] if w.current else []):
+            if inv.future is not None and not inv.future.done():
+                inv.future.set_exception(NotFound(f"worker {template_id}.{name} was deleted"))
+                inv.future.exception()
+        await w.wlog.durable()
+        batch = self.store.batch()
+        batch.delete_log(w.key)
+        batch.delete("workers", w.key)
+        for k, rec in self.store.scan("keys"):
+            if rec.template_id == template_id and rec.worker_name == name:
+                batch.delete("keys", k)
+        for k, _ in self.store.scan("promises", prefix=f"{template_id}/{name}/"):
+            batch.delete("promises", k)
+        await self.store.commit(batch)
+        self.workers.pop(w.key, None)
+        for q in list(w.listeners):
+            q.put_nowait(None)  # tells /connect streams to close
+
+    # ------------------------------------------------------------ invocations
+
+    def _prepare(self, worker: Worker, function: str, params: Any, convention: str) -> str:
+        if convention not in CONVENTIONS:
+            raise InvalidRequest(f"unknown calling convention {convention!r}; use one of {', '.join(CONVENTIONS)}")
+        template = self.templates.load(worker.identity.template_id, worker.identity.template_version)
+        info = template.resolve(function)
+        if convention == "component":
+            try:
+                lower_params(info.params, params)
+            except ValueMismatch as e:
+                raise InvalidRequest(f"invalid params for {info.name}: {e}") from None
+        elif info.params:
+            raise InvalidRequest(f"{info.name} takes parameters; the stdio convention needs a function without any")
+        return info.name
+
+    async def new_key(self, account_id: str, template_id: str, name: str) -> str:
+        worker = await self.get_or_create(account_id, template_id, name)
+        key = str(uuid.uuid4())
+        await self.store.commit(_put_batch(self.store, "keys", key, InvocationKeyRecord(
+            template_id=worker.identity.template_id, worker_name=worker.identity.worker_name, state="created")))
+        return key
+
+    async def invoke(self, account_id: str, template_id: str, name: str, function: str, params: Any,
+                     convention: str = "component") -> None:
+        """Queue an invocation; returns once it is durable (SPEC §4 invoke)."""
+        worker = await self.get_or_create(account_id, template_id, name)
+        function = self._prepare(worker, function, params, convention)
+        if worker.status in (FAILED, EXITED):
+            raise InvocationFailed("previous invocation failed" if worker.status == FAILED else "exited")
+        idx, commit = worker.wlog.append_with_commit(PendingWorkerInvocation(
+            timestamp=time.time_ns(), function=function, params=params, calling_convention=convention))
+        worker.enqueue(Invocation(function, params, None, convention, pending_idx=idx))
+        worker._save()
+        await commit
+
+    async def invoke_and_await(self, account_id: str, template_id: str, name: str, function: str, params: Any,
+                               key: str | None = None, convention: str = "component",
+                               timeout: float | None = None) -> Any:
+        worker = await self.get_or_create(account_id, template_id, name)
+        function = self._prepare(worker, function, params, convention)
+        fut = None
+        if key is not None:
+            rec = self.store.get("keys", key)
+            if rec is None or rec.template_id != template_id or rec.worker_name != name:
+                raise InvalidRequest(f"unknown invocation key {key!r}; create one with POST …/key")
+            if rec.state == "complete":
+                return self._completed_result(worker, rec)
+            fut = worker.key_futures.get(key)
+            if fut is None and rec.state == "pending":
+                # Started before a restart: recovery re-attaches it; wait for the worker to load.
+                worker.resume_requested = True
+                worker.kick()
+                fut = await self._await_key_future(worker, key, rec)
+                if not isinstance(fut, asyncio.Future):
+                    return fut
+        if fut is None:
+            fut = self.loop.create_future()
+            worker.enqueue(Invocation(function, params, key, convention, future=fut))
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except asyncio.TimeoutError:
+            raise InvocationTimeout("the invocation did not finish in time; it goes on, and calling again "
+                                    "with the same invocation key returns its result") from None
+
+    async def _await_key_future(self, worker: Worker, key: str, rec) -> Any:
+        for _ in range(2000):
+            fut = worker.key_futures.get(key)
+            if fut is not None:
+                return fut
+            rec = self.store.get("keys", key)
+            if rec is not None and rec.state == "complete":
+                return self._completed_result(worker, rec)
+            if worker.status in (FAILED, EXITED):
+                raise InvocationFailed(worker.last_error or "previous invocation failed")
+            await asyncio.sleep(0.005)
+        raise InvocationTimeout("the keyed invocation is still being recovered")
+
+    def _completed_result(self, worker: Worker, rec: InvocationKeyRecord) -> Any:
+        entries = self.store.read(worker.key, rec.completed_idx, 1)
+        if not entries:
+            raise NotFound("the result of that invocation is no longer in the oplog")
+        return entries[0][1].result
+
+    # ------------------------------------------------------------ promises, interrupts
+
+    async def complete_promise(self, account_id: str, template_id: str, name: str, idx: int, data: bytes) -> bool:
+        worker = self.get_worker(account_id, template_id, name)
+        pkey = promise_key(template_id, name, idx)
+        rec = self.store.get("promises", pkey)
+        if rec is None:
+            raise NotFound(f"no promise was created at oplog index {idx} of worker {template_id}.{name}")
+        if rec.state == "complete" or worker.key in self._completing and idx in self._completing[worker.key]:
+            return False
+        self._completing.setdefault(worker.key, set()).add(idx)
+        try:
+            done = PromiseRecord(template_id=template_id, worker_name=name, oplog_idx=idx, state="complete",
+                                 data=bytes(data))
+            _, commit = worker.wlog.append_with_commit(
+                CompletePromise(timestamp=time.time_ns(), promise_idx=idx, data=bytes(data)),
+                (("promises", pkey, done),))
+            await commit
+        finally:
+            self._completing[worker.key].discard(idx)
+        worker.wake()
+        return True
+
+    def interrupt(self, account_id: str, template_id: str, name: str, recover_immediately: bool) -> bool:
+        return self.get_worker(account_id, template_id, name).interrupt(recover_immediately)
+
+    def resume(self, account_id: str, template_id: str, name: str) -> None:
+        w = self.get_worker(account_id, template_id, name)
+        if w.status != "Interrupted":
+            raise InvalidRequest(f"worker {template_id}.{name} is {w.status}, not Interrupted")
+        w.resume()
+
+    def oplog(self, account_id: str, template_id: str, name: str, start: int, count: int):
+        w = self.get_worker(account_id, template_id, name)
+        return w, self.store.read(w.key, start, count)
+
+
+def _put_batch(store: OplogStore, table: str, key: str, value: Any):
+    batch = store.batch()
+    batch.put(table, key, value)
+    return batch

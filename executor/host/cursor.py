@@ -1,0 +1,84 @@
+"""Walks a worker's recorded oplog during replay, handing out the guest-driven entries.
+
+Entries written by the outside world (queued invocations, promise completions) or by
+the executor's bookkeeping (suspends, errors, interrupts) are not something the guest
+asks for, so the cursor steps over them; so does every index inside a `Jump` region and
+inside an atomic region that never ended (it must run again, whole and live).
+"""
+
+from __future__ import annotations
+
+from oplog import (
+    BeginAtomicRegion, CompletePromise, Create, EndAtomicRegion, Entry, Error, Interrupted,
+    Jump, NoOp, PendingWorkerInvocation, Resume, Suspend,
+)
+
+# Entries the guest never asks for: replay steps over them.
+BOOKKEEPING = (Create, PendingWorkerInvocation, CompletePromise, Suspend, Interrupted,
+               Resume, Error, NoOp, Jump)
+
+
+def skipped_indexes(entries: list[tuple[int, Entry]]) -> set[int]:
+    """Indexes that replay must ignore: jumped-over regions and unfinished atomic regions."""
+    skip: set[int] = set()
+    for idx, e in entries:
+        if isinstance(e, Jump):
+            skip.update(range(e.start, e.end + 1))
+    open_regions: dict[int, int] = {}
+    last = entries[-1][0] if entries else 0
+    for idx, e in entries:
+        if idx in skip:
+            continue
+        if isinstance(e, BeginAtomicRegion):
+            open_regions[idx] = idx
+        elif isinstance(e, EndAtomicRegion):
+            open_regions.pop(e.begin_index, None)
+        elif isinstance(e, Error) and open_regions:
+            # A failure inside an atomic region: the region runs again whole.
+            for begin in list(open_regions):
+                skip.update(range(begin, idx))
+            open_regions.clear()
+    for begin in open_regions:  # still open at the end of the log (a crash inside it)
+        skip.update(range(begin, last + 1))
+    return skip
+
+
+class ReplayCursor:
+    """Position in the recorded log; `next()` gives the next guest-driven entry or None."""
+
+    __slots__ = ("entries", "pos", "skip")
+
+    def __init__(self, entries: list[tuple[int, Entry]], skip: set[int] | None = None):
+        self.entries = entries
+        self.pos = 0
+        self.skip = skipped_indexes(entries) if skip is None else skip
+
+    def _advance(self) -> None:
+        entries, skip = self.entries, self.skip
+        n = len(entries)
+        while self.pos < n:
+            idx, e = entries[self.pos]
+            if idx in skip or isinstance(e, BOOKKEEPING):
+                self.pos += 1
+                continue
+            return
+
+    def peek(self) -> tuple[int, Entry] | None:
+        self._advance()
+        if self.pos < len(self.entries):
+            return self.entries[self.pos]
+        return None
+
+    def next(self) -> tuple[int, Entry] | None:
+        item = self.peek()
+        if item is not None:
+            self.pos += 1
+        return item
+
+    @property
+    def exhausted(self) -> bool:
+        return self.peek() is None
+
+    def live(self) -> None:
+        """Drop what is left: from here on every call runs live."""
+        self.pos = len(self.entries)

@@ -1,0 +1,321 @@
+"""A worker's live wasmtime instance: one Store, synchronous, driven from a guest thread.
+
+`replay()` rebuilds the guest's state from the recorded log; `invoke()` runs one
+invocation (new, or the one that was in flight when the previous instance went away)
+and returns an outcome instead of raising. After any trap the instance is unusable and
+the worker throws it away.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from wasmtime import Store, WasiConfig, WasmtimeError
+
+from oplog import (
+    Entry, Error, ExportedFunctionCompleted, ExportedFunctionInvoked, Exited,
+    ImportedFunctionInvoked, PendingWorkerInvocation,
+)
+
+from .codec import ValueMismatch, lower_params
+from .engine import install_deadline_callback
+from .errors import ReplayDivergence
+from .host import GuestExit, HostState, Interrupt, Jumped, Signal, Suspend
+from .host.cursor import ReplayCursor
+from .host.state import RetryPolicy, WorkerIdentity, divergence, set_current
+from .templates import FunctionInfo, LoadedTemplate
+from .worker_log import WorkerLog
+
+
+@dataclass
+class Invocation:
+    """One call of an export, queued or running."""
+
+    function: str
+    params: Any
+    key: str | None = None
+    convention: str = "component"
+    pending_idx: int | None = None     # index of its PendingWorkerInvocation, if queued durably
+    start_idx: int | None = None       # index of its ExportedFunctionInvoked once started
+    future: Any = None                 # asyncio.Future of the caller, if one waits
+    attempts: int = 0
+
+
+# ------------------------------------------------------------------ outcomes
+
+@dataclass
+class Completed:
+    result: Any
+    index: int
+    commit: Any
+
+
+@dataclass
+class Trapped:
+    message: str
+    retriable: bool = True
+
+
+@dataclass
+class Stopped:
+    """The guest was stopped by a host signal (suspend, interrupt, jump, exit)."""
+
+    signal: Signal
+
+
+@dataclass
+class ReplayResult:
+    inflight: tuple[int, ExportedFunctionInvoked] | None
+    pending: list[tuple[int, PendingWorkerInvocation]]
+    exited: bool = False
+    retry_policy: RetryPolicy | None = None
+    failed: str | None = None
+    errors_since_start: int = 0
+
+
+STACK_OVERFLOW_MARKERS = ("call stack exhausted", "stack overflow")
+
+
+def _trap_message(e: WasmtimeError) -> str:
+    text = str(e).strip()
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    # wasmtime puts a wasm backtrace after the message; the first line says what happened.
+    head = lines[0] if lines else "trap"
+    for ln in lines:
+        if "wasm trap:" in ln or "call stack exhausted" in ln:
+            return ln.strip()
+    return head
+
+
+class WorkerInstance:
+    def __init__(self, runtime, template: LoadedTemplate, identity: WorkerIdentity,
+                 wlog: WorkerLog, services, *, on_output=None):
+        self.template = template
+        self.wlog = wlog
+        self.runtime = runtime
+        self.state = HostState(identity=identity, append=wlog.append, append_at=wlog.append_at,
+                               commit=wlog.wait, services=services, on_output=on_output)
+        self.store = Store(runtime.engine)
+        if runtime.max_memory_bytes:
+            self.store.set_limits(memory_size=runtime.max_memory_bytes)
+        self._deadline_cb = install_deadline_callback(self.store, self._should_stop)
+        self._call_deadline: float | None = None
+        self._configure_wasi(None)
+        linker = runtime.linker_for(template)
+        set_current(self.state)
+        try:
+            self.instance = linker.instantiate(self.store, template.component)
+        finally:
+            set_current(None)
+        self._funcs: dict[str, Any] = {}
+
+    # ---------------------------------------------------------------- plumbing
+
+    def _should_stop(self) -> str | None:
+        if self.state.should_stop:
+            return self.state.should_stop
+        if self._call_deadline is not None and time.monotonic() > self._call_deadline:
+            self.state.should_stop = "timeout: the invocation ran longer than its wall-time limit"
+            return self.state.should_stop
+        return None
+
+    def _configure_wasi(self, stdin: bytes | None) -> None:
+        cfg = WasiConfig()
+        cfg.stdout_custom = lambda data: self._output("stdout", bytes(data))
+        cfg.stderr_custom = lambda data: self._output("stderr", bytes(data))
+        if stdin is not None:
+            fd, path = tempfile.mkstemp(prefix="golemite-stdin-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(stdin)
+            cfg.stdin_file = path
+            self.store.set_wasi(cfg)
+            os.unlink(path)  # wasmtime opened it already
+        else:
+            self.store.set_wasi(cfg)
+
+    def _output(self, stream: str, data: bytes) -> None:
+        """Guest wrote to stdout/stderr: recorded, so replay never writes it twice."""
+        state = self.state
+        try:
+            if state.persistence != "persist-nothing":
+                item = state.cursor.next()
+                if item is not None:
+                    idx, entry = item
+                    if type(entry) is not ImportedFunctionInvoked or entry.function != f"wasi:cli/{stream}/write":
+                        raise divergence(idx, entry, f"wasi:cli/{stream}/write")
+                    if state.stdout_capture is not None and stream == "stdout":
+                        state.stdout_capture.append(data)
+                    return
+                state.append(ImportedFunctionInvoked(timestamp=time.time_ns(), function=f"wasi:cli/{stream}/write",
+                                                     response=None, kind="write-local"))
+            if state.stdout_capture is not None and stream == "stdout":
+                state.stdout_capture.append(data)
+            if state.on_output is not None:
+                state.on_output(stream, data)
+        except BaseException as e:  # noqa: BLE001 - cannot raise through wasmtime's callback
+            state.error = state.error or e
+
+    def _func(self, info: FunctionInfo):
+        f = self._funcs.get(info.name)
+        if f is None:
+            parent = None
+            if info.interface is not None:
+                parent = self.instance.get_export_index(self.store, info.interface)
+            idx = self.instance.get_export_index(self.store, info.export_name, parent)
+            f = self.instance.get_func(self.store, idx) if idx is not None else None
+            if f is None:
+                raise ValueError(f"export {info.name} not found in the instance")
+            self._funcs[info.name] = f
+        return f
+
+    def _call(self, function: str, params: Any, convention: str) -> tuple[str, Any]:
+        """Call an export. Returns ("ok", json_result) or ("trap", Trapped|Stopped)."""
+        info = self.template.resolve(function)
+        state = self.state
+        state.error = None
+        if convention == "stdio":
+            self._configure_wasi(json.dumps(params).encode() if params is not None else b"")
+            state.stdout_capture = []
+            args: list[Any] = []
+        else:
+            try:
+                args = lower_params(info.params, params)
+            except ValueMismatch as e:
+                return "trap", Trapped(f"recorded parameters no longer fit: {e}", retriable=False)
+        func = self._func(info)
+        limit = self.runtime.max_invocation_seconds
+        self._call_deadline = time.monotonic() + limit if limit else None
+        set_current(state)
+        try:
+            raw = func(self.store, *args)
+            func.post_return(self.store)  # lets the guest free what it lent us for the result
+        except WasmtimeError as e:
+            return "trap", self._classify(e)
+        finally:
+            set_current(None)
+            self._call_deadline = None
+            if convention == "stdio":
+                self._configure_wasi(None)
+        if state.error is not None:  # e.g. a divergence noticed inside an output callback
+            return "trap", self._classify(None)
+        if convention == "stdio":
+            out = b"".join(state.stdout_capture or [])
+            state.stdout_capture = None
+            return "ok", _parse_stdio(out)
+        # SPEC §6: one entry per result, so a function without results answers [].
+        return "ok", [] if info.lift is None else [info.lift(raw)]
+
+    def _classify(self, e: WasmtimeError | None):
+        err = self.state.error
+        self.state.error = None
+        if isinstance(err, Signal):
+            return Stopped(err)
+        if isinstance(err, ReplayDivergence):
+            return Trapped(str(err), retriable=False)
+        if err is not None:
+            return Trapped(f"host error: {type(err).__name__}: {err}")
+        msg = _trap_message(e) if e is not None else "trap"
+        if self.state.should_stop:
+            reason = self.state.should_stop
+            if reason.startswith("timeout"):
+                return Trapped(reason, retriable=False)
+            return Stopped(Interrupt(reason))
+        retriable = not any(m in msg for m in STACK_OVERFLOW_MARKERS)
+        return Trapped(msg, retriable=retriable)
+
+    # ---------------------------------------------------------------- replay
+
+    def replay(self, entries: list[tuple[int, Entry]]) -> ReplayResult:
+        """Re-run every completed invocation; stop at the one still in flight, if any."""
+        cursor = ReplayCursor(entries)
+        self.state.cursor = cursor
+        skip = cursor.skip
+        completed: set[int] = set()
+        started_pending: set[int] = set()
+        pending: list[tuple[int, PendingWorkerInvocation]] = []
+        current = None
+        errors = 0
+        for idx, e in entries:
+            if idx in skip:
+                continue
+            t = type(e)
+            if t is ExportedFunctionInvoked:
+                current = idx
+                errors = 0
+                if e.pending_idx is not None:
+                    started_pending.add(e.pending_idx)
+            elif t is ExportedFunctionCompleted and current is not None:
+                completed.add(current)
+                current = None
+            elif t is PendingWorkerInvocation:
+                pending.append((idx, e))
+            elif t is Error and current is not None:
+                errors += 1
+            elif t is Exited:
+                return ReplayResult(None, [], exited=True)
+        pending = [(i, p) for i, p in pending if i not in started_pending]
+        result = ReplayResult(None, pending, errors_since_start=errors)
+        while True:
+            item = cursor.next()
+            if item is None:
+                break
+            idx, e = item
+            if type(e) is not ExportedFunctionInvoked:
+                raise divergence(idx, e, "the next exported function")
+            if idx not in completed:
+                result.inflight = (idx, e)
+                break
+            status, value = self._call(e.function, e.params, e.calling_convention)
+            if status != "ok":
+                what = value.message if isinstance(value, Trapped) else str(value.signal)
+                raise ReplayDivergence(f"replay of the invocation at oplog index {idx} "
+                                       f"({e.function}) failed: {what}")
+            done = cursor.next()
+            if done is None or type(done[1]) is not ExportedFunctionCompleted:
+                raise divergence(done[0], done[1], "the end of " + e.function) if done else \
+                    ReplayDivergence(f"replay of {e.function} at oplog index {idx} went past the log")
+        result.retry_policy = self.state.retry_policy
+        return result
+
+    # ---------------------------------------------------------------- invoke
+
+    def invoke(self, inv: Invocation, start_puts=(), complete_puts=lambda idx: ()):
+        """Run one invocation to an outcome. New invocations are recorded first."""
+        if inv.start_idx is None:
+            inv.start_idx = self.wlog.append(
+                ExportedFunctionInvoked(timestamp=time.time_ns(), function=inv.function, params=inv.params,
+                                        invocation_key=inv.key, calling_convention=inv.convention,
+                                        pending_idx=inv.pending_idx),
+                start_puts)
+            self.state.cursor.live()
+        started = time.monotonic_ns()
+        status, value = self._call(inv.function, inv.params, inv.convention)
+        if status == "ok":
+            self.state.cursor.live()
+            entry = ExportedFunctionCompleted(timestamp=time.time_ns(), result=value,
+                                              consumed_ns=time.monotonic_ns() - started)
+            with_puts = self.wlog.append_with_commit
+            # The index is only known after the append, so key/record puts go in a second
+            # step that rides in the same group commit.
+            idx, commit = with_puts(entry)
+            puts = complete_puts(idx)
+            if puts:
+                for table, key, val in puts:
+                    commit = self.wlog.put(table, key, val)
+            return Completed(value, idx, commit)
+        return value
+
+
+def _parse_stdio(out: bytes) -> Any:
+    text = out.decode("utf-8", errors="replace").strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

@@ -1,0 +1,373 @@
+"""A worker: its queue, status, retries and recovery, driven on the event loop.
+
+The worker owns at most one `WorkerInstance`, which only ever runs on a guest thread.
+Invocations run one at a time in arrival order. Every outcome that a caller is told
+about waits for the oplog commit it depends on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from typing import Any
+
+import msgspec
+import structlog
+
+from oplog import (
+    Error, Exited, Interrupted, InvocationKeyRecord, PendingWorkerInvocation, Resume, Suspend as SuspendEntry,
+    WorkerRecord,
+)
+
+from .errors import InvocationFailed, WorkerInterrupted
+from .host import GuestExit, Interrupt, Jumped, Suspend
+from .host.state import RetryPolicy, WorkerIdentity
+from .instance import Completed, Invocation, Stopped, Trapped, WorkerInstance
+from .worker_log import WorkerLog
+
+log = structlog.get_logger(__name__)
+
+RUNNING, IDLE, SUSPENDED, INTERRUPTED, RETRYING, FAILED, EXITED = (
+    "Running", "Idle", "Suspended", "Interrupted", "Retrying", "Failed", "Exited")
+
+
+class Worker:
+    def __init__(self, executor, record: WorkerRecord):
+        self.ex = executor
+        self.record = record
+        self.identity = WorkerIdentity(record.template_id, record.worker_name, record.template_version,
+                                       record.account_id, list(record.args), [tuple(kv) for kv in record.env])
+        self.key = self.identity.worker_key
+        self.wlog = WorkerLog(executor.store, self.key)
+        self.status = record.status
+        self.retry_count = record.retry_count
+        self.last_error = record.last_error
+        self.queue: deque[Invocation] = deque()
+        self.current: Invocation | None = None
+        self.instance: WorkerInstance | None = None
+        self.loaded = False           # the log was read once in this process
+        self.task: asyncio.Task | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.key_futures: dict[str, asyncio.Future] = {}
+        self.listeners: set[asyncio.Queue] = set()
+        self.retry_policy = RetryPolicy()
+        self.recover_immediately = False
+        self.resume_requested = False
+        self.deleted = False
+        self.last_used = time.monotonic()
+
+    # ------------------------------------------------------------ record
+
+    def metadata_record(self) -> WorkerRecord:
+        return msgspec.structs.replace(
+            self.record, status=self.status, retry_count=self.retry_count, last_error=self.last_error,
+            pending_count=len(self.queue) + (1 if self.current is not None else 0))
+
+    def _record_put(self) -> tuple[str, str, Any]:
+        self.record = self.metadata_record()
+        return ("workers", self.key, self.record)
+
+    def _save(self) -> None:
+        if not self.deleted:
+            self.wlog.put(*self._record_put())
+
+    def _set_status(self, status: str) -> None:
+        self.status = status
+        self._save()
+
+    # ------------------------------------------------------------ output events
+
+    def emit(self, event: dict) -> None:
+        for q in list(self.listeners):
+            try:
+                q.put_nowait(event)
+            except asyncio.QueueFull:
+                pass
+
+    def on_output(self, stream: str, data: bytes) -> None:
+        """Called on the guest thread for each live write; forwarded to /connect listeners."""
+        if not self.listeners:
+            return
+        event = {stream: {"message": data.decode("utf-8", errors="replace")}}
+        self.ex.loop.call_soon_threadsafe(self.emit, event)
+
+    # ------------------------------------------------------------ queueing
+
+    def enqueue(self, inv: Invocation) -> None:
+        self.queue.append(inv)
+        if self.status == INTERRUPTED:
+            self.resume()  # the next invocation resumes an interrupted worker (SPEC §4)
+        if inv.key is not None and inv.future is not None:
+            self.key_futures.setdefault(inv.key, inv.future)
+        self.kick()
+
+    def kick(self) -> None:
+        if self.deleted:
+            return
+        if self.task is None or self.task.done():
+            self.task = self.ex.loop.create_task(self._run(), name=f"worker {self.key}")
+
+    # ------------------------------------------------------------ the loop
+
+    async def _run(self) -> None:
+        try:
+            await self._drive()
+        except Exception as e:  # noqa: BLE001 - a bug must not leave callers hanging
+            log.exception("worker loop failed", worker=self.key)
+            self._fail(f"internal error: {e}")
+
+    async def _drive(self) -> None:
+        while not self.deleted:
+            if self.status in (FAILED, EXITED):
+                self._reject_queue()
+                return
+            if self.status == SUSPENDED and not self.resume_requested:
+                return
+            if self.status == INTERRUPTED and not self.resume_requested:
+                return
+            self.resume_requested = False
+            if self.instance is None:
+                ok = await self._load()
+                if not ok:
+                    continue
+            if self.current is None:
+                if not self.queue:
+                    if self.status != IDLE:
+                        self._set_status(IDLE)
+                    return
+                self.current = self.queue.popleft()
+            inv = self.current
+            if self.status != RUNNING:
+                self.status = RUNNING
+            self.last_used = time.monotonic()
+            outcome = await self.ex.run_guest(self._invoke_on_thread, inv)
+            await self._handle(inv, outcome)
+
+    def _invoke_on_thread(self, inv: Invocation):
+        inst = self.instance
+        start_puts = ()
+        if inv.start_idx is None:
+            puts = [self._record_put()]
+            if inv.key is not None:
+                puts.append(("keys", inv.key, InvocationKeyRecord(
+                    template_id=self.identity.template_id, worker_name=self.identity.worker_name, state="pending")))
+            start_puts = tuple(puts)
+
+        def complete_puts(idx: int):
+            # Runs on the guest thread: build the rows, leave the worker's fields to _handle.
+            puts = []
+            if inv.key is not None:
+                puts.append(("keys", inv.key, InvocationKeyRecord(
+                    template_id=self.identity.template_id, worker_name=self.identity.worker_name,
+                    state="complete", completed_idx=idx)))
+            puts.append(("workers", self.key, msgspec.structs.replace(
+                self.record, status=RUNNING if self.queue else IDLE, retry_count=0,
+                last_error=self.last_error, pending_count=len(self.queue))))
+            return puts
+        return inst.invoke(inv, start_puts, complete_puts)
+
+    async def _load(self) -> bool:
+        """Build a fresh instance and replay the log into it."""
+        await self.wlog.durable()  # replay reads committed entries only
+        try:
+            inst, result = await self.ex.run_guest(self._build_and_replay)
+        except Exception as e:  # noqa: BLE001 - divergence or broken template: the worker fails
+            log.warning("replay failed", worker=self.key, error=str(e))
+            self._fail(f"recovery failed: {e}")
+            return False
+        self.instance = inst
+        self.retry_policy = result.retry_policy or self.retry_policy
+        if result.exited:
+            self.status = EXITED
+            self._save()
+            return False
+        if not self.loaded:
+            # First load in this process: pick up durable queued invocations and the
+            # invocation that was in flight when the previous process stopped.
+            self.loaded = True
+            recovered = [Invocation(p.function, p.params, p.invocation_key, p.calling_convention, pending_idx=i)
+                         for i, p in result.pending]
+            for inv in reversed(recovered):
+                self._attach_key(inv)
+                self.queue.appendleft(inv)
+            self.retry_count = max(self.retry_count, result.errors_since_start)
+        if result.inflight is not None:
+            idx, entry = result.inflight
+            if self.current is None or self.current.start_idx != idx:
+                inv = Invocation(entry.function, entry.params, entry.invocation_key, entry.calling_convention,
+                                 pending_idx=entry.pending_idx, start_idx=idx)
+                self._attach_key(inv)
+                self.current = inv
+        else:
+            self.current_check_done()
+        self.ex.touch(self)
+        return True
+
+    def current_check_done(self) -> None:
+        # The in-flight invocation completed before the instance was dropped.
+        if self.current is not None and self.current.start_idx is not None:
+            self.current = None
+
+    def _attach_key(self, inv: Invocation) -> None:
+        if inv.key is None:
+            return
+        fut = self.key_futures.get(inv.key)
+        if fut is None or fut.done():
+            fut = self.ex.loop.create_future()
+            self.key_futures[inv.key] = fut
+        inv.future = fut
+
+    def _build_and_replay(self):
+        template = self.ex.templates.load(self.identity.template_id, self.identity.template_version)
+        inst = WorkerInstance(self.ex.runtime, template, self.identity, self.wlog, self.ex.services,
+                              on_output=self.on_output)
+        entries = self.ex.store.read(self.key)
+        started = time.perf_counter()
+        result = inst.replay(entries)
+        self.ex.metrics["replay_seconds"] += time.perf_counter() - started
+        self.ex.metrics["replays"] += 1
+        return inst, result
+
+    def drop_instance(self) -> None:
+        self.instance = None
+        self.ex.forget_live(self)
+
+    # ------------------------------------------------------------ outcomes
+
+    async def _handle(self, inv: Invocation, outcome) -> None:
+        if isinstance(outcome, Completed):
+            self.ex.metrics["invocations"] += 1
+            self.current = None
+            self.retry_count = 0
+            self.status = RUNNING if self.queue else IDLE
+            fut = inv.future
+            if inv.key is not None:
+                self.key_futures.pop(inv.key, None)
+            if fut is not None and not fut.done():
+                loop = self.ex.loop
+                result = outcome.result
+
+                def resolve(err, fut=fut):
+                    loop.call_soon_threadsafe(_settle, fut, err, result)
+                outcome.commit.add_done_callback(resolve)
+            return
+        self.drop_instance()
+        if isinstance(outcome, Stopped):
+            sig = outcome.signal
+            if isinstance(sig, Jumped):
+                return  # rebuild from the log and go on from the jump target
+            if isinstance(sig, Suspend):
+                self.wlog.append(SuspendEntry(timestamp=time.time_ns(), reason=sig.reason,
+                                              wake_at_ns=sig.wake_at_ns))
+                self._set_status(SUSPENDED)
+                await self.wlog.durable()
+                if sig.wake_at_ns is not None:
+                    self.schedule_wake(sig.wake_at_ns)
+                return
+            if isinstance(sig, GuestExit):
+                self.wlog.append(Exited(timestamp=time.time_ns(), code=sig.code))
+                self.current = None
+                self._set_status(EXITED)
+                await self.wlog.durable()
+                _fail_future(inv.future, InvocationFailed(f"exited: the worker exited with code {sig.code}"))
+                return
+            if isinstance(sig, Interrupt):
+                if self.recover_immediately:
+                    # A simulated crash: rebuild from the oplog at once; the caller keeps waiting.
+                    self.recover_immediately = False
+                    return
+                self.wlog.append(Interrupted(timestamp=time.time_ns()))
+                self._set_status(INTERRUPTED)
+                _fail_future(inv.future, WorkerInterrupted())
+                if inv.key is None:
+                    inv.future = None
+                return
+        assert isinstance(outcome, Trapped)
+        self.retry_count += 1
+        self.last_error = outcome.message
+        retriable = outcome.retriable and self.retry_count < self.retry_policy.max_attempts
+        self.wlog.append(Error(timestamp=time.time_ns(), details=outcome.message, retriable=retriable))
+        if not retriable:
+            self._fail(outcome.message)
+            return
+        self._set_status(RETRYING)
+        delay = self.retry_policy.delay_ns(self.retry_count) / 1e9
+        log.info("invocation trapped; retrying", worker=self.key, attempt=self.retry_count, delay=delay,
+                 error=outcome.message)
+        await asyncio.sleep(delay)
+
+    def _fail(self, message: str) -> None:
+        self.last_error = message
+        self.status = FAILED
+        self.drop_instance()
+        inv, self.current = self.current, None
+        self._save()
+        if inv is not None:
+            if inv.key is not None:
+                self.key_futures.pop(inv.key, None)
+            _fail_future(inv.future, InvocationFailed(message))
+        self._reject_queue()
+
+    def _reject_queue(self) -> None:
+        reason = "previous invocation failed" if self.status == FAILED else "exited: the worker has exited"
+        while self.queue:
+            inv = self.queue.popleft()
+            _fail_future(inv.future, InvocationFailed(f"{reason}: {self.last_error}" if self.status == FAILED
+                                                      and self.last_error else reason))
+
+    # ------------------------------------------------------------ control
+
+    def schedule_wake(self, wake_at_ns: int) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        delay = max(0.0, (wake_at_ns - time.time_ns()) / 1e9)
+        self.timer = self.ex.loop.call_later(delay, self.wake)
+
+    def wake(self) -> None:
+        """A promise this worker may wait for completed, or its sleep is due."""
+        if self.status == SUSPENDED and not self.deleted:
+            self.resume_requested = True
+            self.kick()
+
+    def interrupt(self, recover_immediately: bool) -> bool:
+        if self.status == RUNNING and self.instance is not None:
+            self.recover_immediately = recover_immediately
+            self.instance.state.should_stop = "interrupted"
+            return True
+        if self.status in (SUSPENDED, RETRYING):
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            if recover_immediately:
+                self.resume_requested = True
+                self.kick()
+                return True
+            self.wlog.append(Interrupted(timestamp=time.time_ns()))
+            self._set_status(INTERRUPTED)
+            if self.current is not None:
+                _fail_future(self.current.future, WorkerInterrupted())
+            return True
+        return False
+
+    def resume(self) -> None:
+        if self.status == INTERRUPTED:
+            self.wlog.append(Resume(timestamp=time.time_ns()))
+            self.resume_requested = True
+            self.kick()
+
+
+def _settle(fut: asyncio.Future, err: BaseException | None, result: Any) -> None:
+    if fut.done():
+        return
+    if err is not None:
+        fut.set_exception(err)
+    else:
+        fut.set_result(result)
+
+
+def _fail_future(fut, exc: BaseException) -> None:
+    if fut is not None and not fut.done():
+        fut.set_exception(exc)
+        # Nobody may be waiting (an invoke without await); don't warn about it.
+        fut.exception()
