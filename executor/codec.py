@@ -10,9 +10,9 @@ parameter and field was wrong (SPEC §6).
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import Any, Callable
 
+import msgspec
 from wasmtime import component as cm
 
 from . import types as T
@@ -88,8 +88,30 @@ def type_name(t: T.WitType) -> str:
 
 # ---------------------------------------------------------------------- lowering (JSON -> wasm)
 
-@lru_cache(maxsize=4096)
+_encode_type = msgspec.json.Encoder().encode
+_lowerers: dict[bytes, Lower] = {}
+_lifters: dict[bytes, Lift] = {}
+
+
 def lowerer(t: T.WitType) -> Lower:
+    """The JSON -> wasmtime converter of `t`, built once per distinct type."""
+    key = _encode_type(t)
+    f = _lowerers.get(key)
+    if f is None:
+        f = _lowerers[key] = _build_lowerer(t)
+    return f
+
+
+def lifter(t: T.WitType) -> Lift:
+    """The wasmtime -> JSON converter of `t`, built once per distinct type."""
+    key = _encode_type(t)
+    f = _lifters.get(key)
+    if f is None:
+        f = _lifters[key] = _build_lifter(t)
+    return f
+
+
+def _build_lowerer(t: T.WitType) -> Lower:
     if isinstance(t, T.Bool):
         def low_bool(v):
             if v is True or v is False:
@@ -299,8 +321,7 @@ def _identity(v):
     return v
 
 
-@lru_cache(maxsize=4096)
-def lifter(t: T.WitType) -> Lift:
+def _build_lifter(t: T.WitType) -> Lift:
     if isinstance(t, (T.Bool, T.Str, T.Enum)) or type(t) in T.INTEGER_RANGES:
         return _identity
     if isinstance(t, (T.F32, T.F64)):
@@ -369,17 +390,19 @@ def _lift_cases(t: T.WitType) -> Lift:
     return lift_case
 
 
-def lower_params(params: list[T.Parameter], values: Any) -> list[Any]:
+def lower_params(params: list[T.Parameter], values: Any, lowerers: tuple[Lower, ...] | None = None) -> list[Any]:
     """Lower a JSON params array; errors name the parameter (SPEC §6)."""
+    if lowerers is None:
+        lowerers = tuple(lowerer(p.typ) for p in params)
     if type(values) is not list:
         raise ValueMismatch("params as a JSON array", values)
     if len(values) != len(params):
         names = ", ".join(p.name for p in params) or "none"
         raise ValueMismatch(f"{len(params)} parameter(s) ({names})", f"{len(values)} value(s)")
     out = []
-    for p, v in zip(params, values):
+    for p, low, v in zip(params, lowerers, values):
         try:
-            out.append(lowerer(p.typ)(v))
+            out.append(low(v))
         except ValueMismatch as e:
             raise e.at(f"parameter {p.name!r}") from None
     return out

@@ -305,7 +305,7 @@ class Executor:
         info = template.resolve(function)
         if convention == "component":
             try:
-                lower_params(info.params, params)
+                lower_params(info.params, params, info.lowerers)
             except ValueMismatch as e:
                 raise InvalidRequest(f"invalid params for {info.name}: {e}") from None
         elif info.params:

@@ -184,7 +184,7 @@ class WorkerInstance:
             args: list[Any] = []
         else:
             try:
-                args = lower_params(info.params, params)
+                args = lower_params(info.params, params, info.lowerers)
             except ValueMismatch as e:
                 return "trap", Trapped(f"recorded parameters no longer fit: {e}", retriable=False)
         func = self._func(info)

@@ -1,0 +1,152 @@
+"""Invocations through the executor in process: results, state, keys, errors."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from executor import DEFAULT_ACCOUNT, InvalidRequest, InvocationFailed, NotFound
+
+CART = "golem:it/api"
+COUNTER = "golemite:counter/api"
+
+
+async def test_counter_state_persists_across_invocations(harness):
+    tid = await harness.template("counter")
+    assert await harness.call(tid, "w1", f"{COUNTER}/increment") == [1]
+    assert await harness.call(tid, "w1", f"{COUNTER}.{{increment}}") == [2]
+    assert await harness.call(tid, "w1", f"{COUNTER}/get") == [2]
+    assert await harness.call(tid, "w2", f"{COUNTER}/get") == [0]
+
+
+async def test_shopping_cart_flow(harness):
+    tid = await harness.template("shopping-cart")
+    await harness.call(tid, "c", f"{CART}/initialize-cart", ["user-1"])
+    item = {"product-id": "p1", "name": "Mug", "price": 9.5, "quantity": 2}
+    await harness.call(tid, "c", f"{CART}/add-item", [item])
+    await harness.call(tid, "c", f"{CART}/add-item", [item])
+    assert await harness.call(tid, "c", f"{CART}/get-cart-contents") == [[{**item, "quantity": 4}]]
+    out = await harness.call(tid, "c", f"{CART}/checkout")
+    order = out[0]["success"]["order-id"]
+    assert len(order) == 16
+    assert await harness.call(tid, "c", f"{CART}/checkout") == [{"error": "Empty cart"}]
+
+
+async def test_bad_params_are_rejected_before_anything_is_written(harness):
+    tid = await harness.template("shopping-cart")
+    await harness.call(tid, "c", f"{CART}/initialize-cart", ["u"])
+    before = harness.ex.store.committed_last_index(f"{tid}/c")
+    with pytest.raises(InvalidRequest, match="price"):
+        await harness.call(tid, "c", f"{CART}/add-item",
+                           [{"product-id": "p", "name": "n", "price": "cheap", "quantity": 1}])
+    with pytest.raises(InvalidRequest, match="unknown function"):
+        await harness.call(tid, "c", f"{CART}/nope")
+    with pytest.raises(InvalidRequest, match="1 parameter"):
+        await harness.call(tid, "c", f"{CART}/initialize-cart", [])
+    assert harness.ex.store.committed_last_index(f"{tid}/c") == before
+
+
+async def test_state_survives_restart_by_replay(harness):
+    tid = await harness.template("counter")
+    for _ in range(5):
+        await harness.call(tid, "w", f"{COUNTER}/increment")
+    await harness.reopen()
+    assert await harness.call(tid, "w", f"{COUNTER}/increment") == [6]
+
+
+async def test_random_values_are_replayed_not_redrawn(harness):
+    tid = await harness.template("shopping-cart")
+    await harness.call(tid, "c", f"{CART}/initialize-cart", ["u"])
+    await harness.call(tid, "c", f"{CART}/add-item", [{"product-id": "p", "name": "n", "price": 1.0, "quantity": 1}])
+    order = (await harness.call(tid, "c", f"{CART}/checkout"))[0]["success"]["order-id"]
+    entries = harness.ex.store.read(f"{tid}/c")
+    randoms = [e.response for _, e in entries if getattr(e, "function", "") == "wasi:random/random/get-random-u64"]
+    assert f"{randoms[0]:016x}" == order
+    await harness.reopen()
+    # Replay must consume the recorded value: the log does not grow with new random calls.
+    before = len(harness.ex.store.read(f"{tid}/c"))
+    assert await harness.call(tid, "c", f"{CART}/get-cart-contents") == [[]]
+    after = harness.ex.store.read(f"{tid}/c")
+    assert not any(getattr(e, "function", "") == "wasi:random/random/get-random-u64" for _, e in after[before:])
+
+
+async def test_invocation_key_is_exactly_once(harness):
+    tid = await harness.template("counter")
+    key = await harness.ex.new_key(DEFAULT_ACCOUNT, tid, "w")
+    first = await harness.call(tid, "w", f"{COUNTER}/increment", key=key)
+    again = await harness.call(tid, "w", f"{COUNTER}/increment", key=key)
+    assert first == again == [1]
+    assert await harness.call(tid, "w", f"{COUNTER}/get") == [1]
+    await harness.reopen()
+    assert await harness.call(tid, "w", f"{COUNTER}/increment", key=key) == [1]
+    with pytest.raises(InvalidRequest, match="unknown invocation key"):
+        await harness.call(tid, "w", f"{COUNTER}/increment", key="not-a-key")
+
+
+async def test_concurrent_same_key_runs_once(harness):
+    tid = await harness.template("counter")
+    key = await harness.ex.new_key(DEFAULT_ACCOUNT, tid, "w")
+    results = await asyncio.gather(*[harness.call(tid, "w", f"{COUNTER}/increment", key=key) for _ in range(5)])
+    assert all(r == [1] for r in results)
+    assert await harness.call(tid, "w", f"{COUNTER}/get") == [1]
+
+
+async def test_queued_invocations_run_in_order_and_survive_restart(harness):
+    tid = await harness.template("counter")
+    for i in range(5):
+        await harness.ex.invoke(DEFAULT_ACCOUNT, tid, "q", f"{COUNTER}/echo", [f"m{i}"])
+    await harness.ex.invoke(DEFAULT_ACCOUNT, tid, "q", f"{COUNTER}/increment", [])
+    assert await harness.call(tid, "q", f"{COUNTER}/get") == [1]
+    echoes = [e.params for _, e in harness.ex.store.read(f"{tid}/q") if type(e).__name__ == "ExportedFunctionInvoked"
+              and e.function.endswith("echo")]
+    assert echoes == [[f"m{i}"] for i in range(5)]
+
+
+async def test_trap_retries_then_fails(harness):
+    tid = await harness.template("failing")
+    await harness.call(tid, "f", "golemite:failing/api/add", [5])
+    with pytest.raises(InvocationFailed, match="unreachable"):
+        await harness.call(tid, "f", "golemite:failing/api/add", [11])
+    w = harness.ex.get_worker(DEFAULT_ACCOUNT, tid, "f")
+    rec = w.metadata_record()
+    assert rec.status == "Failed" and rec.retry_count == 3
+    with pytest.raises(InvocationFailed, match="previous invocation failed"):
+        await harness.call(tid, "f", "golemite:failing/api/get")
+
+
+async def test_stack_overflow_is_not_retried(harness):
+    tid = await harness.template("failing")
+    with pytest.raises(InvocationFailed, match="call stack exhausted"):
+        await harness.call(tid, "f", "golemite:failing/api/overflow", [2**64 - 1])
+    rec = harness.ex.get_worker(DEFAULT_ACCOUNT, tid, "f").metadata_record()
+    assert rec.status == "Failed" and rec.retry_count == 1
+
+
+async def test_unknown_worker_and_template(harness):
+    tid = await harness.template("counter")
+    with pytest.raises(NotFound):
+        harness.ex.get_worker(DEFAULT_ACCOUNT, tid, "nobody")
+    with pytest.raises(NotFound):
+        await harness.call("00000000-0000-0000-0000-000000000000", "w", "x")
+    with pytest.raises(NotFound):
+        harness.ex.get_worker("someone-else", tid, "nobody")
+
+
+async def test_environment_and_args(harness):
+    tid = await harness.template("clocks-env")
+    await harness.ex.create_worker(DEFAULT_ACCOUNT, tid, "e", ["-v", "x"], [("MODE", "prod")])
+    env = (await harness.call(tid, "e", "golemite:clocks-env/api/get-environment"))[0]
+    assert env[0] == ["MODE", "prod"]
+    assert ["GOLEM_WORKER_NAME", "e"] in env and ["GOLEM_TEMPLATE_ID", tid] in env
+    assert ["GOLEM_TEMPLATE_VERSION", "0"] in env
+    assert await harness.call(tid, "e", "golemite:clocks-env/api/get-arguments") == [["-v", "x"]]
+
+
+async def test_stdio_calling_convention(harness):
+    tid = await harness.template("stdio")
+    assert await harness.call(tid, "s", "run", 21, convention="stdio") == 42
+    assert await harness.call(tid, "s", "run", 2.5, convention="stdio") == 5
+    assert await harness.call(tid, "s", "run", "abc", convention="stdio") == "not a number"
+    await harness.reopen()
+    assert await harness.call(tid, "s", "run", 4, convention="stdio") == 8
