@@ -1,0 +1,522 @@
+"""OplogStore: every worker's log and the index tables in one LMDB environment.
+
+Writes go through batches handed to one writer thread (see writer.py), which
+owns every write transaction as py-lmdb requires. Reads never wait for the
+writer: each is a plain LMDB read transaction and sees committed data only.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import lmdb
+import structlog
+
+from .batch import INDEX_WIDTH, Batch, log_prefix
+from .commit import Commit
+from .entries import Entry, decode_entry
+from .errors import OplogError, StoreClosed, WorkerExists, WriterFailed
+from .indexes import derive_indexes
+from .records import TABLE_TYPES, decode_record
+from .tables import OPLOG_DB, Table
+from .writer import STOP, Held, Writer
+
+log = structlog.get_logger(__name__)
+
+_BLOBS = Table.BLOBS.value
+_MAX_DBS = 16
+# Reads run on caller threads (event loop, guest threads, API): leave room.
+_MAX_READERS = 1024
+
+
+class Durability(str, Enum):
+    """How hard a commit pushes data to disk.
+
+    - ``sync``: fsync data and metadata on every commit (crash-safe; the default).
+    - ``meta``: fsync data but not the meta page: after an OS crash or power
+      loss the last commits may be lost, but the database stays consistent.
+    - ``none``: no fsync at all. NOT crash-safe: an OS crash or power loss may
+      lose any amount of recent data. For benchmarks only.
+
+    Killing the process (even with SIGKILL) loses nothing in any mode: LMDB
+    has handed committed pages to the OS before commit returns.
+    """
+
+    SYNC = "sync"
+    META = "meta"
+    NONE = "none"
+
+
+class _LogState:
+    """The store's view of one log: committed plus submitted plus handed-out indexes."""
+
+    __slots__ = ("exists", "gen", "last", "prefix")
+
+    def __init__(self, prefix: bytes, last: int, exists: bool) -> None:
+        self.prefix = prefix
+        self.last = last  # last index handed out
+        self.exists = exists
+        self.gen = 0  # deletions submitted since the store opened
+
+
+class OplogStore:
+    """Durable per-worker logs and index tables, with a group-commit writer thread."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        durability: Durability | str = "sync",
+        map_size: int = 256 << 20,
+        max_queued_batches: int = 4096,
+        max_batches_per_commit: int = 1024,
+    ) -> None:
+        self.durability = Durability(durability)
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._env = lmdb.open(
+            str(self.path),
+            map_size=map_size,
+            subdir=True,
+            max_dbs=_MAX_DBS,
+            max_readers=_MAX_READERS,
+            sync=self.durability is not Durability.NONE,
+            metasync=self.durability is Durability.SYNC,
+            lock=True,
+        )
+        names = [OPLOG_DB, *(t.value for t in Table)]
+        self._dbs = {name: self._env.open_db(name.encode()) for name in names}
+        self._oplog_db = self._dbs[OPLOG_DB]
+
+        self._lock = threading.Lock()
+        self._space = threading.Condition(self._lock)
+        self._flushed = threading.Condition(self._lock)
+        self._states: dict[str, _LogState] = {}
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._max_queued = max(1, max_queued_batches)
+        self._queued = 0
+        self._seq = 0
+        self._done_seq = 0
+        self._max_dequeued = 0
+        self._closing = False
+        self._failed: BaseException | None = None
+
+        # Growing the map invalidates every open transaction, so readers
+        # register here and the writer waits for them to leave first.
+        self._gate = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._resizing = False
+        self._closed = False
+
+        self.stats: dict[str, int] = {
+            "commits": 0,
+            "batches": 0,
+            "entries": 0,
+            "bytes": 0,
+            "map_resizes": 0,
+            "filled_indexes": 0,
+        }
+        self._writer = Writer(self, max_batches_per_commit)
+        self._thread = threading.Thread(target=self._writer.run, name="oplog-writer", daemon=True)
+        self._thread.start()
+
+    # -- writing ------------------------------------------------------------
+
+    def batch(self) -> Batch:
+        """A new empty batch for this store."""
+        return Batch(self)
+
+    def submit(self, batch: Batch) -> Commit:
+        """Queue a batch for the writer; returns its Commit handle at once.
+
+        Thread-safe. Blocks only while `max_queued_batches` batches are queued
+        (backpressure). Raises WorkerExists if the batch creates a log that
+        exists or is being created, OplogError if a log it appends to was
+        deleted since, WriterFailed after a failed commit, StoreClosed after
+        close().
+        """
+        if batch._store is not self:
+            raise OplogError("this batch belongs to another store")
+        batch._check_open()
+        on_writer = threading.get_ident() == self._thread.ident
+        with self._lock:
+            while (
+                self._queued >= self._max_queued
+                and not on_writer
+                and self._failed is None
+                and not self._closing
+            ):
+                self._space.wait()
+            if self._failed is not None or self._closing:
+                batch._done = True
+                self._raise_unusable()
+            try:
+                self._admit(batch)
+            except OplogError:
+                batch._done = True
+                if batch._held:
+                    self._queue.put(Held(batch._ops, time.time_ns()))
+                raise
+            batch._done = True
+            commit = Commit()
+            batch._commit = commit
+            self._seq += 1
+            batch._seq = self._seq
+            self._queued += 1
+            # Put under the lock: queue order is submission order.
+            self._queue.put(batch)
+        return commit
+
+    async def commit(self, batch: Batch) -> None:
+        """Submit and wait until the batch is durable (or raise its error)."""
+        await self.submit(batch)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until everything submitted so far is durable; TimeoutError after `timeout` s."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            target = self._seq
+            while self._done_seq < target:
+                if self._failed is not None:
+                    self._raise_unusable()
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError(f"oplog not flushed after {timeout} s")
+                self._flushed.wait(remaining)
+            if self._failed is not None:
+                self._raise_unusable()
+
+    def close(self) -> None:
+        """Commit everything queued, stop the writer and close the environment. Idempotent."""
+        if threading.get_ident() == self._thread.ident:
+            raise OplogError("close() called from the oplog writer thread (a commit callback)")
+        with self._lock:
+            if not self._closing:
+                self._closing = True
+                self._queue.put(STOP)
+                self._space.notify_all()
+        self._thread.join()
+        with self._gate:
+            if self._closed:
+                return
+            self._closed = True
+            while self._readers:
+                self._gate.wait()
+        try:
+            if self.durability is Durability.NONE and self._failed is None:
+                self._env.sync(True)
+        finally:
+            self._env.close()
+
+    def __enter__(self) -> OplogStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading ------------------------------------------------------------
+
+    def read(self, worker_key: str, start: int = 1, count: int | None = None) -> list[tuple[int, Entry]]:
+        """Committed entries of a log from index `start` on, at most `count` of them."""
+        return [(i, decode_entry(v)) for i, v in self.read_raw(worker_key, start, count)]
+
+    def read_raw(self, worker_key: str, start: int = 1, count: int | None = None) -> list[tuple[int, bytes]]:
+        """Like `read` but undecoded (version byte + msgpack), for fast paths."""
+        prefix = log_prefix(worker_key)
+        if count is not None and count <= 0:
+            return []
+        start = max(1, start)
+        end = prefix[:-1] + b"\x01"
+        out: list[tuple[int, bytes]] = []
+        txn = self._begin_read()
+        try:
+            cur = txn.cursor(db=self._oplog_db)
+            if not cur.set_range(prefix + start.to_bytes(INDEX_WIDTH, "big")):
+                return out
+            append = out.append
+            for key, value in cur.iternext():
+                if key >= end:
+                    break
+                append((int.from_bytes(key[-INDEX_WIDTH:], "big"), value))
+                if count is not None and len(out) >= count:
+                    break
+            return out
+        finally:
+            self._end_read(txn)
+
+    def committed_last_index(self, worker_key: str) -> int:
+        """Index of the last committed entry of a log; 0 if it has none."""
+        prefix = log_prefix(worker_key)
+        txn = self._begin_read()
+        try:
+            return self._last_index_in(txn, prefix)
+        finally:
+            self._end_read(txn)
+
+    def last_index(self, worker_key: str) -> int:
+        """Index of the last entry handed out, including appends not yet committed."""
+        with self._lock:
+            st = self._states.get(worker_key)
+            if st is not None:
+                return st.last
+        return self.committed_last_index(worker_key)
+
+    def log_exists(self, worker_key: str) -> bool:
+        """True if the log is committed, or its creation was submitted (and not deleted since)."""
+        with self._lock:
+            st = self._states.get(worker_key)
+            if st is not None:
+                return st.exists
+        return self._committed_exists(log_prefix(worker_key))
+
+    def list_logs(self) -> list[str]:
+        """Worker keys that have a committed log, in key order."""
+        out: list[str] = []
+        txn = self._begin_read()
+        try:
+            cur = txn.cursor(db=self._oplog_db)
+            if not cur.first():
+                return out
+            while True:
+                key = cur.key()
+                wk = key[: key.index(b"\0")]
+                out.append(wk.decode())
+                if not cur.set_range(wk + b"\x01"):
+                    return out
+        finally:
+            self._end_read(txn)
+
+    def get(self, table: str, key: str) -> Any | None:
+        """The committed row of `table` under `key`, or None."""
+        db = self._table_db(table)
+        txn = self._begin_read()
+        try:
+            data = txn.get(key.encode(), db=db)
+        finally:
+            self._end_read(txn)
+        if data is None:
+            return None
+        return data if table == _BLOBS else decode_record(table, data)
+
+    def scan(
+        self,
+        table: str,
+        prefix: str = "",
+        start_after: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[str, Any]]:
+        """Rows of `table` whose key starts with `prefix`, in key order, after `start_after`."""
+        db = self._table_db(table)
+        if limit is not None and limit <= 0:
+            return []
+        bprefix = prefix.encode()
+        first = bprefix
+        if start_after is not None:
+            # The smallest key strictly greater than start_after.
+            first = max(first, start_after.encode() + b"\0")
+        raw: list[tuple[bytes, bytes]] = []
+        txn = self._begin_read()
+        try:
+            cur = txn.cursor(db=db)
+            if cur.set_range(first):
+                for key, value in cur.iternext():
+                    if not key.startswith(bprefix):
+                        break
+                    raw.append((key, value))
+                    if limit is not None and len(raw) >= limit:
+                        break
+        finally:
+            self._end_read(txn)
+        if table == _BLOBS:
+            return [(k.decode(), v) for k, v in raw]
+        return [(k.decode(), decode_record(table, v)) for k, v in raw]
+
+    def get_blob(self, sha256: str) -> bytes | None:
+        """The blob stored under its sha256 hex, or None."""
+        return self.get(_BLOBS, sha256)
+
+    # -- maintenance ----------------------------------------------------------
+
+    def rebuild_indexes(self) -> None:
+        """Recompute the "keys" and "promises" rows and the static "workers" fields from the logs.
+
+        Derivation rules are in `oplog.indexes`. Rows the logs cannot tell
+        about (keys still "created", rows of other tables) are kept. Meant for
+        start-up, before anything else writes: concurrent appends may be
+        missed.
+        """
+        self.flush()
+        logs = self.list_logs()
+        batch = self.batch()
+        # Promises are wholly derived from the logs: drop every row first.
+        for key, _row in self.scan(Table.PROMISES.value):
+            batch.delete(Table.PROMISES.value, key)
+        for wk in logs:
+            derived = derive_indexes(wk, self.read(wk), self.get(Table.WORKERS.value, wk))
+            if derived.worker is not None:
+                batch.put(Table.WORKERS.value, wk, derived.worker)
+            for key, row in derived.keys.items():
+                batch.put(Table.KEYS.value, key, row)
+            for key, row in derived.promises.items():
+                batch.put(Table.PROMISES.value, key, row)
+        self.submit(batch).wait()
+        log.info("oplog.indexes_rebuilt", logs=len(logs))
+
+    # -- internals (used by Batch and Writer) --------------------------------
+
+    def _table_db(self, table: str):
+        if table != _BLOBS and table not in TABLE_TYPES:
+            raise OplogError(f"unknown table {table!r}")
+        return self._dbs[table]
+
+    def _raise_unusable(self) -> None:
+        if self._failed is not None:
+            raise WriterFailed(f"oplog writer failed earlier: {self._failed!r}") from self._failed
+        raise StoreClosed("oplog store is closed")
+
+    def _state(self, worker_key: str) -> _LogState:
+        """The log state of a worker key; call with self._lock held."""
+        st = self._states.get(worker_key)
+        if st is None:
+            prefix = log_prefix(worker_key)
+            txn = self._begin_read()
+            try:
+                exists = self._exists_in(txn, prefix)
+                last = self._last_index_in(txn, prefix)
+            finally:
+                self._end_read(txn)
+            st = self._states[worker_key] = _LogState(prefix, last, exists)
+        return st
+
+    def _assign_index(self, worker_key: str) -> tuple[int, int, bytes]:
+        """Hand out the next index of an existing log: (index, gen, key prefix)."""
+        with self._lock:
+            if self._failed is not None or self._closing:
+                self._raise_unusable()
+            st = self._state(worker_key)
+            if not st.exists:
+                raise OplogError(f"no log {worker_key!r}: create it first (in this batch or an earlier one)")
+            st.last += 1
+            return st.last, st.gen, st.prefix
+
+    def _admit(self, batch: Batch) -> None:
+        """Check a batch against the logs as submitted so far, then apply its effects. Lock held."""
+        for wk, r in batch._ranges.items():
+            if self._states[wk].gen != r[0]:
+                raise OplogError(f"log {wk!r} was deleted while this batch was appending to it")
+        if not batch._local:
+            return
+        for wk, loc in batch._local.items():
+            if loc.creates_first and self._state(wk).exists:
+                raise WorkerExists(f"log {wk!r} already exists")
+        effects = []
+        for wk, loc in batch._local.items():
+            st = self._state(wk)
+            st.gen += loc.deletes
+            st.exists = loc.exists
+            st.last = loc.last if loc.exists else 0
+            effects.append((wk, loc.deletes, st.last + 1))
+        batch._effects = effects
+
+    def _fill_held(self, ops: list[tuple]) -> None:
+        """Queue NoOp entries for indexes of a batch that will never be submitted."""
+        if not self._closing and self._failed is None:
+            # SimpleQueue.put is safe from __del__ and never blocks.
+            self._queue.put(Held(ops, time.time_ns()))
+
+    def _after_round(self, dequeued: int, max_seq: int | None, pool: list[Batch]) -> None:
+        """Writer thread: account for a finished round and wake flush()/submit() waiters."""
+        with self._lock:
+            if dequeued:
+                self._queued -= dequeued
+                self._space.notify_all()
+            if max_seq is not None:
+                self._max_dequeued = max_seq
+            low = None
+            for b in pool:
+                if b._seq is not None and (low is None or b._seq < low):
+                    low = b._seq
+            self._done_seq = self._max_dequeued if low is None else low - 1
+            self._flushed.notify_all()
+
+    def _set_failed(self, exc: BaseException) -> None:
+        with self._lock:
+            if self._failed is None:
+                self._failed = exc
+            self._space.notify_all()
+            self._flushed.notify_all()
+
+    def _begin_write(self):
+        """Writer thread only: a new write transaction (a seam for fault-injection tests)."""
+        return self._env.begin(write=True)
+
+    def _grow(self) -> None:
+        """Writer thread only: double the map after MapFullError, once no reader is inside."""
+        with self._gate:
+            self._resizing = True
+            while self._readers:
+                self._gate.wait()
+        try:
+            new_size = self._env.info()["map_size"] * 2
+            self._env.set_mapsize(new_size)
+            self.stats["map_resizes"] += 1
+            log.info("oplog.map_grown", map_size=new_size)
+        finally:
+            with self._gate:
+                self._resizing = False
+                self._gate.notify_all()
+
+    def _begin_read(self):
+        with self._gate:
+            while self._resizing:
+                self._gate.wait()
+            if self._closed:
+                raise StoreClosed("oplog store is closed")
+            self._readers += 1
+        try:
+            return self._env.begin(buffers=False)
+        except BaseException:
+            self._leave_gate()
+            raise
+
+    def _end_read(self, txn) -> None:
+        try:
+            txn.abort()
+        finally:
+            self._leave_gate()
+
+    def _leave_gate(self) -> None:
+        with self._gate:
+            self._readers -= 1
+            if not self._readers and (self._resizing or self._closed):
+                self._gate.notify_all()
+
+    def _committed_exists(self, prefix: bytes) -> bool:
+        txn = self._begin_read()
+        try:
+            return self._exists_in(txn, prefix)
+        finally:
+            self._end_read(txn)
+
+    def _exists_in(self, txn, prefix: bytes) -> bool:
+        cur = txn.cursor(db=self._oplog_db)
+        return cur.set_range(prefix) and cur.key().startswith(prefix)
+
+    def _last_index_in(self, txn, prefix: bytes) -> int:
+        """Last committed index under `prefix` in `txn`; 0 if none (or only the header row)."""
+        cur = txn.cursor(db=self._oplog_db)
+        found = cur.prev() if cur.set_range(prefix[:-1] + b"\x01") else cur.last()
+        if not found:
+            return 0
+        key = cur.key()
+        if not key.startswith(prefix):
+            return 0
+        return int.from_bytes(key[-INDEX_WIDTH:], "big")
+
+
+__all__ = ["Durability", "OplogStore"]

@@ -1,0 +1,335 @@
+"""The group-commit writer: the only thread that opens LMDB write transactions.
+
+Each round takes the first queued batch, drains up to `max_batches_per_commit`
+more without waiting, applies them all in one transaction and commits: one
+fsync covers every batch of the round. Only then are their Commit handles
+resolved.
+
+Batches normally commit in submission order. The one exception keeps every
+log gap-free on disk: a batch whose entries come after an index still held by
+a batch that was not submitted yet waits (with every later batch touching the
+same log or row) until the missing index arrives, and then commits in the same
+transaction as it.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from typing import TYPE_CHECKING
+
+import lmdb
+import structlog
+
+from .batch import APPEND, DEL, DELLOG, INDEX_WIDTH, Batch, filler_batches
+from .errors import StoreClosed, WriterFailed
+
+if TYPE_CHECKING:
+    from .store import OplogStore
+
+log = structlog.get_logger(__name__)
+
+STOP = object()
+
+
+class Held:
+    """The APPEND ops of a batch that will never commit, queued for NoOp filling."""
+
+    __slots__ = ("ops", "timestamp")
+
+    def __init__(self, ops: list[tuple], timestamp: int) -> None:
+        self.ops = ops
+        self.timestamp = timestamp
+
+
+# How long a batch may wait for a missing index before it is logged.
+WAIT_WARNING_S = 5.0
+
+
+class Writer:
+    """State and loop of the writer thread (one per store)."""
+
+    def __init__(self, store: OplogStore, max_batches_per_commit: int) -> None:
+        self._store = store
+        self._queue = store._queue
+        self._max = max(1, max_batches_per_commit)
+        self._oplog_db = store._oplog_db
+        # Per worker key: the generation (number of deletions seen) and the
+        # next index to commit, as committed on disk. Loaded lazily.
+        self._gen: dict[str, int] = {}
+        self._next: dict[str, int] = {}
+        self._pool: list[Batch] = []
+
+    # -- loop ---------------------------------------------------------------
+
+    def run(self) -> None:
+        store = self._store
+        q = self._queue
+        stop = False
+        cand: list[Batch] = []
+        try:
+            while not stop:
+                try:
+                    first = q.get(timeout=WAIT_WARNING_S if self._pool else None)
+                except queue.Empty:
+                    self._warn_waiting()
+                    continue
+                items = [first]
+                while len(items) < self._max:
+                    try:
+                        items.append(q.get_nowait())
+                    except queue.Empty:
+                        break
+                new: list[Batch] = []
+                dequeued = 0
+                max_seq = None
+                for item in items:
+                    if item is STOP:
+                        stop = True
+                    elif type(item) is Held:
+                        fillers = filler_batches(store, item.ops, item.timestamp)
+                        filled = sum(b._nentries for b in fillers)
+                        store.stats["filled_indexes"] += filled
+                        log.warning("oplog.filled_unsubmitted_indexes", count=filled, workers=sorted({k for b in fillers for k in b._ranges}))
+                        new.extend(fillers)
+                    else:
+                        new.append(item)
+                        dequeued += 1
+                        max_seq = item._seq
+                cand = self._pool + new if self._pool else new
+                if cand:
+                    self._pool = self._commit_round(cand)
+                    cand = []
+                store._after_round(dequeued, max_seq, self._pool)
+        except BaseException as exc:  # noqa: BLE001 - every waiter must hear of it
+            self._fail(exc, cand)
+            self._drain_failed(exc, stop)
+            return
+        leftover, self._pool = self._pool, []
+        for b in leftover:
+            if b._commit is not None:
+                b._commit._resolve(
+                    StoreClosed("store closed while this batch waited for an index held by a batch never submitted")
+                )
+        store._after_round(0, None, [])
+
+    def _fail(self, exc: BaseException, cand: list[Batch]) -> None:
+        log.error("oplog.commit_failed", error=repr(exc), exc_info=exc)
+        self._store._set_failed(exc)
+        for b in list(cand) + [b for b in self._pool if b not in cand]:
+            if b._commit is not None and not b._commit.done():
+                b._commit._resolve(exc)
+        self._pool = []
+
+    def _drain_failed(self, cause: BaseException, stopped: bool) -> None:
+        # Batches queued behind the failure can never commit: fail each one
+        # until close() stops us, so no waiter hangs.
+        store = self._store
+        while not stopped:
+            item = self._queue.get()
+            if item is STOP:
+                break
+            if isinstance(item, Batch) and item._commit is not None:
+                err = WriterFailed(f"oplog writer failed earlier: {cause!r}")
+                err.__cause__ = cause
+                item._commit._resolve(err)
+                store._after_round(1, item._seq, [])
+
+    # -- one round ----------------------------------------------------------
+
+    def _commit_round(self, cand: list[Batch]) -> list[Batch]:
+        store = self._store
+        while True:
+            txn = store._begin_write()
+            try:
+                accepted, deferred, gen_ov, next_ov = self._select(txn, cand)
+                wrote = self._apply(txn, accepted)
+                if wrote:
+                    txn.commit()
+                else:
+                    txn.abort()
+                break
+            except lmdb.MapFullError:
+                _abort(txn)
+                store._grow()
+            except BaseException:
+                _abort(txn)
+                raise
+        self._gen.update(gen_ov)
+        self._next.update(next_ov)
+        stats = store.stats
+        if wrote:
+            stats["commits"] += 1
+        n = entries = nbytes = 0
+        for b in accepted:
+            entries += b._nentries
+            nbytes += b._nbytes
+            if b._commit is not None:
+                n += 1
+        stats["batches"] += n
+        stats["entries"] += entries
+        stats["bytes"] += nbytes
+        for b in accepted:
+            c = b._commit
+            if c is not None:
+                c._resolve(None)
+        if deferred:
+            now = time.monotonic()
+            for b in deferred:
+                if b._waiting_since is None:
+                    b._waiting_since = now
+        return deferred
+
+    def _select(self, txn, cand: list[Batch]):
+        """Choose the batches to commit now; returns (accepted, deferred, gen overlay, next overlay).
+
+        Accepted batches keep their submission order. A batch is deferred if an
+        earlier deferred batch touched the same log or row, if it appends to a
+        log generation whose deletion is still deferred, or if its entries
+        would land after a hole no accepted batch fills.
+        """
+        gen_base = self._gen
+        forced: set[Batch] = set()
+        while True:
+            gen_ov: dict[str, int] = {}
+            next_ov: dict[str, int] = {}
+            blocked: set = set()
+            accepted: list[Batch] = []
+            deferred: list[Batch] = []
+            slow: dict[tuple[str, int], list[Batch]] | None = None
+            for b in cand:
+                ok = not (forced and b in forced)
+                touched = b._touched
+                if ok and touched and blocked and not blocked.isdisjoint(touched):
+                    ok = False
+                ranges = b._ranges
+                dead = None
+                if ok and ranges:
+                    for wk, r in ranges.items():
+                        g = gen_ov.get(wk)
+                        if g is None:
+                            g = gen_base.get(wk, 0)
+                        if r[0] != g:
+                            if r[0] > g:
+                                ok = False
+                                break
+                            if dead is None:
+                                dead = {wk}
+                            else:
+                                dead.add(wk)
+                if not ok:
+                    deferred.append(b)
+                    if touched:
+                        blocked |= touched
+                    continue
+                b._dead = dead
+                if ranges:
+                    for wk, r in ranges.items():
+                        if dead is not None and wk in dead:
+                            continue
+                        nxt = next_ov.get(wk)
+                        if nxt is None:
+                            nxt = self._next_index(txn, wk)
+                        if r[1] == nxt and r[2] - r[1] + 1 == r[3]:
+                            next_ov[wk] = r[2] + 1
+                        else:
+                            if slow is None:
+                                slow = {}
+                            slow.setdefault((wk, r[0]), []).append(b)
+                for wk, deletes, nxt in b._effects:
+                    if deletes:
+                        g = gen_ov.get(wk)
+                        gen_ov[wk] = (gen_base.get(wk, 0) if g is None else g) + deletes
+                    next_ov[wk] = nxt
+                accepted.append(b)
+            if slow is None or not self._check_holes(txn, slow, gen_ov, next_ov, forced):
+                return accepted, deferred, gen_ov, next_ov
+
+    def _check_holes(self, txn, slow, gen_ov, next_ov, forced: set[Batch]) -> bool:
+        """Walk the out-of-order ranges; force-defer batches beyond a hole. True if any was."""
+        gen_base = self._gen
+        more = False
+        for (wk, gen), batches in slow.items():
+            g = gen_ov.get(wk)
+            if (gen_base.get(wk, 0) if g is None else g) != gen:
+                continue  # that log generation is deleted later in this transaction
+            found = []
+            for b in batches:
+                for code, _db, key, _v, okey, ogen in b._ops:
+                    if code == APPEND and okey == wk and ogen == gen:
+                        found.append((int.from_bytes(key[-INDEX_WIDTH:], "big"), b))
+            found.sort(key=lambda pair: pair[0])
+            nxt = next_ov.get(wk)
+            if nxt is None:
+                nxt = self._next_index(txn, wk)
+            i = 0
+            while i < len(found) and found[i][0] == nxt:
+                nxt += 1
+                i += 1
+            if i < len(found):
+                for _index, b in found[i:]:
+                    if b not in forced:
+                        forced.add(b)
+                        more = True
+            else:
+                next_ov[wk] = nxt
+        return more
+
+    def _next_index(self, txn, wk: str) -> int:
+        nxt = self._next.get(wk)
+        if nxt is None:
+            nxt = self._store._last_index_in(txn, wk.encode() + b"\0") + 1
+            self._next[wk] = nxt
+        return nxt
+
+    def _apply(self, txn, accepted: list[Batch]) -> bool:
+        put = txn.put
+        wrote = False
+        for b in accepted:
+            ops = b._ops
+            if not ops:
+                continue
+            wrote = True
+            dead = b._dead
+            for code, db, key, value, wk, _gen in ops:
+                if code <= APPEND:
+                    if dead is not None and wk in dead:
+                        continue
+                    put(key, value, db=db)
+                elif code == DEL:
+                    txn.delete(key, db=db)
+                elif code == DELLOG:
+                    _delete_range(txn, db, key)
+        return wrote
+
+    def _warn_waiting(self) -> None:
+        now = time.monotonic()
+        for b in self._pool:
+            since = b._waiting_since
+            if since is not None and now - since >= WAIT_WARNING_S:
+                log.warning(
+                    "oplog.batch_waiting_for_unsubmitted_index",
+                    workers=sorted(b._ranges),
+                    waited_s=round(now - since, 1),
+                )
+                b._waiting_since = now
+
+
+def _delete_range(txn, db, prefix: bytes) -> None:
+    end = prefix[:-1] + b"\x01"
+    cur = txn.cursor(db=db)
+    if not cur.set_range(prefix):
+        return
+    while True:
+        key = cur.key()
+        if not key or key >= end:
+            return
+        if not cur.delete():
+            return
+
+
+def _abort(txn) -> None:
+    try:
+        txn.abort()
+    except Exception:
+        pass
