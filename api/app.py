@@ -14,7 +14,7 @@ from aiohttp import WSMsgType, web
 from executor import Accounts, Executor, InvalidRequest, NotFound
 
 from . import filters, models as M, views
-from .errors import Unauthorized, error_middleware, json_response
+from .errors import ACCOUNT, REQUEST_ID, Unauthorized, error_middleware, json_response
 from .openapi import openapi_document
 
 log = structlog.get_logger("golemite.http")
@@ -45,7 +45,7 @@ async def access_log_middleware(request: web.Request, handler):
         stats["requests"][status] += 1
         log.info("request", method=request.method, path=request.path, status=status,
                  duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                 request_id=request.get("request_id"))
+                 request_id=request.get(REQUEST_ID))
 
 
 @web.middleware
@@ -59,7 +59,7 @@ async def auth_middleware(request: web.Request, handler):
     account = request.app[ACCOUNTS].account_for_token(token.strip())
     if account is None:
         raise Unauthorized("unknown bearer token")
-    request["account"] = account
+    request[ACCOUNT] = account
     return await handler(request)
 
 
@@ -97,7 +97,7 @@ def _bool_query(request, name: str) -> bool:
 
 
 def _worker_args(request) -> tuple[str, str, str]:
-    return request["account"], request.match_info["templateId"], request.match_info["workerName"]
+    return request[ACCOUNT], request.match_info["templateId"], request.match_info["workerName"]
 
 
 # ------------------------------------------------------------------ templates
@@ -120,39 +120,39 @@ async def _read_wasm_form(request: web.Request) -> tuple[str, bytes]:
 
 async def create_template(request):
     name, wasm = await _read_wasm_form(request)
-    record, version = await _ex(request).templates.add(request["account"], name, wasm)
+    record, version = await _ex(request).templates.add(request[ACCOUNT], name, wasm)
     return json_response(views.template(record, version))
 
 
 async def list_templates(request):
     ex = _ex(request)
     out = []
-    for record in ex.templates.list(request["account"], request.query.get("template-name")):
-        out.append(views.template(record, ex.templates.version(request["account"], record.template_id)))
+    for record in ex.templates.list(request[ACCOUNT], request.query.get("template-name")):
+        out.append(views.template(record, ex.templates.version(request[ACCOUNT], record.template_id)))
     return json_response(out)
 
 
 async def template_versions(request):
-    ex, account, tid = _ex(request), request["account"], request.match_info["templateId"]
+    ex, account, tid = _ex(request), request[ACCOUNT], request.match_info["templateId"]
     record = ex.templates.get_record(account, tid)
     return json_response([views.template(record, v) for v in ex.templates.versions(account, tid)])
 
 
 async def latest_template(request):
-    ex, account, tid = _ex(request), request["account"], request.match_info["templateId"]
+    ex, account, tid = _ex(request), request[ACCOUNT], request.match_info["templateId"]
     record = ex.templates.get_record(account, tid)
     return json_response(views.template(record, ex.templates.version(account, tid)))
 
 
 async def upload_template(request):
     wasm = await request.read()
-    record, version = await _ex(request).templates.update(request["account"], request.match_info["templateId"], wasm)
+    record, version = await _ex(request).templates.update(request[ACCOUNT], request.match_info["templateId"], wasm)
     return json_response(views.template(record, version))
 
 
 async def download_template(request):
     version = _int_query(request, "version")
-    data = _ex(request).templates.download(request["account"], request.match_info["templateId"], version)
+    data = _ex(request).templates.download(request[ACCOUNT], request.match_info["templateId"], version)
     return web.Response(body=data, content_type="application/octet-stream")
 
 
@@ -164,7 +164,7 @@ async def parse_worker_id(request):
     if not dot or not tid or not name:
         raise InvalidRequest(f"worker id {raw!r} must be templateId.workerName")
     Executor.check_name(name)
-    w = _ex(request).get_worker(request["account"], tid, name)
+    w = _ex(request).get_worker(request[ACCOUNT], tid, name)
     return json_response(views.versioned_worker_id(tid, name, w.record.template_version))
 
 
@@ -172,7 +172,7 @@ async def create_worker(request):
     body = await _body(request, _decode_create)
     env = list(body.env.items()) if isinstance(body.env, dict) else [tuple(kv) for kv in body.env]
     tid = request.match_info["templateId"]
-    w = await _ex(request).create_worker(request["account"], tid, body.name, body.args, env)
+    w = await _ex(request).create_worker(request[ACCOUNT], tid, body.name, body.args, env)
     return json_response(views.versioned_worker_id(tid, body.name, w.record.template_version))
 
 
@@ -187,7 +187,7 @@ async def delete_worker(request):
 
 
 async def list_workers(request):
-    account, tid = request["account"], request.match_info["templateId"]
+    account, tid = request[ACCOUNT], request.match_info["templateId"]
     preds = [filters.parse(f) for f in request.query.getall("filter", [])]
     count = _int_query(request, "count", 100, minimum=1)
     after = None

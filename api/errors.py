@@ -16,6 +16,9 @@ log = structlog.get_logger(__name__)
 
 _json = msgspec.json.Encoder()
 
+REQUEST_ID = web.RequestKey("request_id", str)
+ACCOUNT = web.RequestKey("account", str)
+
 
 def json_response(body, status: int = 200) -> web.Response:
     return web.Response(body=_json.encode(body), status=status, content_type="application/json")
@@ -59,7 +62,7 @@ def to_response(exc: BaseException, request_id: str) -> web.Response:
 @web.middleware
 async def error_middleware(request: web.Request, handler):
     request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     try:
         return await handler(request)
     except web.HTTPException as e:

@@ -186,8 +186,9 @@ class Worker:
             # First load in this process: pick up durable queued invocations and the
             # invocation that was in flight when the previous process stopped.
             self.loaded = True
+            known = {inv.pending_idx for inv in self.queue if inv.pending_idx is not None}
             recovered = [Invocation(p.function, p.params, p.invocation_key, p.calling_convention, pending_idx=i)
-                         for i, p in result.pending]
+                         for i, p in result.pending if i not in known]
             for inv in reversed(recovered):
                 self._attach_key(inv)
                 self.queue.appendleft(inv)

@@ -1,0 +1,135 @@
+"""The HTTP API through aiohttp's test client: every endpoint and its errors."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from api.app import create_app
+from executor import Accounts
+from tests.helpers import guest_bytes
+
+TOKEN = "test-token-default"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+CART = "golem:it/api"
+
+
+@pytest.fixture
+async def client(harness, aiohttp_client):
+    accounts = Accounts(harness.ex.store)
+    accounts.create("default", TOKEN)
+    app = create_app(harness.ex, invoke_timeout=5, max_body_bytes=1 << 20)
+    return await aiohttp_client(app)
+
+
+async def upload(client, name: str, wasm: bytes | None = None):
+    form = aiohttp.FormData()
+    form.add_field("name", name)
+    form.add_field("template", wasm if wasm is not None else guest_bytes(name), filename=f"{name}.wasm")
+    return await client.post("/v1/templates", data=form, headers=AUTH)
+
+
+async def test_auth_is_required(client):
+    r = await client.get("/v1/templates")
+    assert r.status == 401 and "error" in await r.json()
+    r = await client.get("/v1/templates", headers={"Authorization": "Bearer nope"})
+    assert r.status == 401
+    assert (await client.get("/healthz")).status == 200
+
+
+async def test_template_lifecycle(client):
+    r = await upload(client, "counter")
+    assert r.status == 200
+    t = await r.json()
+    tid = t["versionedTemplateId"]["rawTemplateId"]
+    assert t["versionedTemplateId"]["version"] == 0 and t["templateName"] == "counter"
+    assert t["templateSize"] == len(guest_bytes("counter"))
+    iface = t["metadata"]["exports"][0]
+    assert iface["type"] == "Instance" and iface["name"] == "golemite:counter/api"
+    assert {f["name"] for f in iface["functions"]} >= {"increment", "echo"}
+    r = await client.put(f"/v1/templates/{tid}/upload", data=guest_bytes("counter"), headers=AUTH)
+    assert (await r.json())["versionedTemplateId"]["version"] == 1
+    assert len(await (await client.get(f"/v1/templates/{tid}", headers=AUTH)).json()) == 2
+    latest = await (await client.get(f"/v1/templates/{tid}/latest", headers=AUTH)).json()
+    assert latest["versionedTemplateId"]["version"] == 1
+    listed = await (await client.get("/v1/templates?template-name=counter", headers=AUTH)).json()
+    assert [x["versionedTemplateId"]["rawTemplateId"] for x in listed] == [tid]
+    r = await client.get(f"/v1/templates/{tid}/download?version=0", headers=AUTH)
+    assert await r.read() == guest_bytes("counter")
+
+
+async def test_broken_wasm_is_rejected_and_nothing_stored(client):
+    r = await upload(client, "broken", b"\0asm\x01\0\0\0garbage")
+    assert r.status == 400
+    assert "not a valid WebAssembly component" in (await r.json())["errors"][0]
+    r = await upload(client, "text", b"hello")
+    assert r.status == 400
+    assert await (await client.get("/v1/templates", headers=AUTH)).json() == []
+
+
+async def test_worker_endpoints(client):
+    tid = (await (await upload(client, "shopping-cart")).json())["versionedTemplateId"]["rawTemplateId"]
+    base = f"/v1/templates/{tid}/workers"
+    r = await client.post(base, json={"name": "w1", "args": ["a"], "env": [["K", "V"]]}, headers=AUTH)
+    assert r.status == 200
+    assert await r.json() == {"workerId": {"rawTemplateId": tid, "workerName": "w1"}, "templateVersionUsed": 0}
+    assert (await client.post(base, json={"name": "w1"}, headers=AUTH)).status == 409
+    assert (await client.post(base, json={"name": "-bad"}, headers=AUTH)).status == 400
+    assert (await client.post(base, data=b"{not json", headers=AUTH)).status == 400
+    assert (await client.post(base, json={"name": "x", "bogus": 1}, headers=AUTH)).status == 400
+    r = await client.get(f"/v1/templates/workers/{tid}.w1", headers=AUTH)
+    assert (await r.json())["workerId"]["workerName"] == "w1"
+    meta = await (await client.get(f"{base}/w1", headers=AUTH)).json()
+    assert meta["status"] == "Idle" and meta["env"] == {"K": "V"} and meta["args"] == ["a"]
+    assert meta["retryCount"] == 0 and meta["accountId"] == "default"
+
+    r = await client.post(f"{base}/w1/invoke-and-await?function={CART}/initialize-cart",
+                          json={"params": ["u1"]}, headers=AUTH)
+    assert r.status == 200 and await r.json() == {"result": []}
+    r = await client.post(f"{base}/w1/invoke-and-await?function={CART}/add-item",
+                          json={"params": [{"product-id": "p", "name": "n", "price": "x", "quantity": 1}]}, headers=AUTH)
+    assert r.status == 400 and "price" in (await r.json())["errors"][0]
+    key = (await (await client.post(f"{base}/w1/key", headers=AUTH)).json())["value"]
+    item = {"product-id": "p", "name": "n", "price": 2.5, "quantity": 1}
+    for _ in range(2):
+        r = await client.post(f"{base}/w1/invoke-and-await?function={CART}/add-item&invocation-key={key}",
+                              json={"params": [item]}, headers=AUTH)
+        assert r.status == 200
+    r = await client.post(f"{base}/w1/invoke-and-await?function={CART}/get-cart-contents",
+                          json={"params": []}, headers=AUTH)
+    assert await r.json() == {"result": [[item]]}
+    r = await client.post(f"{base}/w1/invoke?function={CART}/remove-item", json={"params": ["p"]}, headers=AUTH)
+    assert r.status == 200 and await r.json() == {}
+    r = await client.post(f"{base}/w1/invoke-and-await?function={CART}/get-cart-contents",
+                          json={"params": []}, headers=AUTH)
+    assert await r.json() == {"result": [[]]}  # the queued remove-item ran first
+
+    page = await (await client.get(f"{base}?filter=name%20like%20w%25&count=10", headers=AUTH)).json()
+    assert [w["workerId"]["workerName"] for w in page["workers"]] == ["w1"]
+    assert (await client.get(f"{base}?filter=bogus", headers=AUTH)).status == 400
+    log = await (await client.get(f"{base}/w1/oplog?from=1&count=2", headers=AUTH)).json()
+    assert log["entries"][0]["type"] == "Create" and log["entries"][0]["oplogIdx"] == 1
+    assert log["next"] == 3
+    assert await (await client.post(f"{base}/w1/interrupt", headers=AUTH)).json() is False
+    r = await client.post(f"{base}/w1/complete", json={"oplogIdx": 999, "data": [1]}, headers=AUTH)
+    assert r.status == 404
+    assert (await client.delete(f"{base}/w1", headers=AUTH)).status == 200
+    assert (await client.get(f"{base}/w1", headers=AUTH)).status == 404
+    assert (await client.post(base, json={"name": "w1"}, headers=AUTH)).status == 200
+
+
+async def test_other_account_sees_nothing(client, harness):
+    tid = (await (await upload(client, "counter")).json())["versionedTemplateId"]["rawTemplateId"]
+    _, other = Accounts(harness.ex.store).create("other")
+    h2 = {"Authorization": f"Bearer {other}"}
+    assert (await client.get(f"/v1/templates/{tid}/latest", headers=h2)).status == 404
+    r = await client.post(f"/v1/templates/{tid}/workers/w/invoke-and-await?function=golemite:counter/api/increment",
+                          json={"params": []}, headers=h2)
+    assert r.status == 404
+
+
+async def test_openapi_metrics(client):
+    doc = await (await client.get("/openapi.json")).json()
+    assert doc["openapi"].startswith("3.") and "/v1/templates/{templateId}/workers/{workerName}/invoke-and-await" in doc["paths"]
+    text = await (await client.get("/metrics")).text()
+    assert "golemite_invocations_total" in text
