@@ -35,11 +35,11 @@ class Daemon:
 
     def start(self, *extra: str) -> None:
         env = {**os.environ, "GOLEMITE_TOKEN": TOKEN}
-        self.log = open(self.data_dir.parent / f"daemon-{self.port}.log", "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
-             "--log-format", "json", *extra],
-            cwd=ROOT, env=env, stdout=self.log, stderr=self.log)
+        with open(self.data_dir.parent / f"daemon-{self.port}.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
+                 "--log-format", "json", *extra],
+                cwd=ROOT, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
