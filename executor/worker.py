@@ -280,6 +280,7 @@ class Worker:
                     return
                 self.wlog.append(Interrupted(timestamp=time.time_ns()))
                 self._set_status(INTERRUPTED)
+                await self.wlog.durable()
                 _fail_future(inv.future, WorkerInterrupted())
                 if inv.key is None:
                     inv.future = None
@@ -290,6 +291,7 @@ class Worker:
         retriable = outcome.retriable and self.retry_count < self.retry_policy.max_attempts
         self.wlog.append(Error(timestamp=time.time_ns(), details=outcome.message, retriable=retriable))
         if not retriable:
+            await self.wlog.durable()  # the failure a caller is told about is on disk first
             self._fail(outcome.message)
             return
         self._set_status(RETRYING)

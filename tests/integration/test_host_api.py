@@ -1,0 +1,243 @@
+"""golem:api/host and durable WASI through the executor: promises, interrupts, sleeps, oplog control."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from executor import DEFAULT_ACCOUNT, InvocationFailed, NotFound, WorkerInterrupted
+
+PROMISE = "golemite:promise/api"
+RUNTIME = "golemite:runtime/api"
+INTERRUPTION = "golemite:interruption/api"
+CLOCKS = "golemite:clocks-env/api"
+A = DEFAULT_ACCOUNT
+
+
+def kinds(harness, tid, name):
+    return [type(e).__name__ for _, e in harness.ex.store.read(f"{tid}/{name}")]
+
+
+async def wait_status(harness, tid, name, status, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if harness.ex.get_worker(A, tid, name).status == status:
+                return
+        except NotFound:  # an implicit create may not have happened yet
+            pass
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"worker {name} never became {status}; it is {harness.ex.get_worker(A, tid, name).status}")
+
+
+async def test_promise_suspends_and_completion_wakes_the_worker(harness):
+    tid = await harness.template("promise")
+    pid = (await harness.call(tid, "p", f"{PROMISE}/create"))[0]
+    idx = pid["oplog-idx"]
+    assert kinds(harness, tid, "p")[idx - 1] == "CreatePromise"
+    waiter = asyncio.ensure_future(harness.call(tid, "p", f"{PROMISE}/await", [pid]))
+    await wait_status(harness, tid, "p", "Suspended")
+    assert harness.ex.get_worker(A, tid, "p").instance is None  # no instance held while waiting
+    assert await harness.ex.complete_promise(A, tid, "p", idx, b"hi") is True
+    assert await asyncio.wait_for(waiter, 10) == [list(b"hi")]
+    assert await harness.ex.complete_promise(A, tid, "p", idx, b"again") is False
+    with pytest.raises(NotFound):
+        await harness.ex.complete_promise(A, tid, "p", 9999, b"x")
+    assert harness.ex.get_worker(A, tid, "p").status == "Idle"
+
+
+async def test_promise_survives_restart_while_suspended(harness):
+    tid = await harness.template("promise")
+    pid = (await harness.call(tid, "p", f"{PROMISE}/create"))[0]
+    key = await harness.ex.new_key(A, tid, "p")
+    waiter = asyncio.ensure_future(harness.call(tid, "p", f"{PROMISE}/await", [pid], key=key))
+    await wait_status(harness, tid, "p", "Suspended")
+    waiter.cancel()
+    await harness.reopen()
+    assert harness.ex.get_worker(A, tid, "p").status == "Suspended"
+    assert await harness.ex.complete_promise(A, tid, "p", pid["oplog-idx"], b"late") is True
+    assert await asyncio.wait_for(harness.call(tid, "p", f"{PROMISE}/await", [pid], key=key), 10) == [list(b"late")]
+
+
+async def test_promise_completed_by_another_worker(harness):
+    ptid = await harness.template("promise")
+    rtid = await harness.template("runtime")
+    pid = (await harness.call(ptid, "p", f"{PROMISE}/create"))[0]
+    waiter = asyncio.ensure_future(harness.call(ptid, "p", f"{PROMISE}/await", [pid]))
+    await wait_status(harness, ptid, "p", "Suspended")
+    import uuid
+    u = uuid.UUID(ptid).int
+    done = await harness.call(rtid, "r", f"{RUNTIME}/complete-other",
+                              [u >> 64, u & ((1 << 64) - 1), "p", pid["oplog-idx"], [7, 8]])
+    assert done == [True]
+    assert await asyncio.wait_for(waiter, 10) == [[7, 8]]
+
+
+async def test_interrupt_one_spinning_worker_while_another_finishes(harness):
+    tid = await harness.template("interruption")
+    ctid = await harness.template("counter")
+    spinner = asyncio.ensure_future(harness.call(tid, "spin", f"{INTERRUPTION}/spin"))
+    await wait_status(harness, tid, "spin", "Running")
+    other = asyncio.ensure_future(harness.call(ctid, "busy", "golemite:counter/api/burn", [200_000_000]))
+    await asyncio.sleep(0.1)
+    assert harness.ex.interrupt(A, tid, "spin", False) is True
+    with pytest.raises(WorkerInterrupted, match="interrupted"):
+        await asyncio.wait_for(spinner, 10)
+    assert harness.ex.get_worker(A, tid, "spin").status == "Interrupted"
+    assert not other.done()
+    assert isinstance((await asyncio.wait_for(other, 30))[0], int)
+    assert harness.ex.interrupt(A, ctid, "busy", False) is False  # idle: nothing to interrupt
+
+
+async def test_interrupted_call_completes_first_on_resume(harness):
+    tid = await harness.template("interruption")
+    first = asyncio.ensure_future(harness.call(tid, "w", f"{INTERRUPTION}/run", [5, 60]))
+    await asyncio.sleep(0.15)
+    assert harness.ex.interrupt(A, tid, "w", False) is True
+    with pytest.raises(WorkerInterrupted):
+        await asyncio.wait_for(first, 10)
+    harness.ex.resume(A, tid, "w")
+    await wait_status(harness, tid, "w", "Idle", timeout=10)
+    log = harness.ex.store.read(f"{tid}/w")
+    names = [type(e).__name__ for _, e in log]
+    assert "Interrupted" in names and names.count("ExportedFunctionCompleted") == 1
+    completed = [e for _, e in log if type(e).__name__ == "ExportedFunctionCompleted"][0]
+    assert completed.result == [15]
+
+
+async def test_recover_immediately_gives_the_real_result_and_no_duplicate_output(harness):
+    tid = await harness.template("interruption")
+    w = await harness.ex.get_or_create(A, tid, "w")
+    events: asyncio.Queue = asyncio.Queue()
+    w.listeners.add(events)
+    call = asyncio.ensure_future(harness.call(tid, "w", f"{INTERRUPTION}/run", [4, 80]))
+    await asyncio.sleep(0.2)
+    assert harness.ex.interrupt(A, tid, "w", True) is True
+    assert await asyncio.wait_for(call, 10) == [10]
+    lines = []
+    while not events.empty():
+        lines.append(events.get_nowait()["stdout"]["message"])
+    assert "".join(lines) == "".join(f"step {i}\n" for i in range(1, 5))
+
+
+async def test_short_sleep_runs_in_place_and_long_sleep_suspends(harness):
+    tid = await harness.template("clocks-env")
+    elapsed = (await harness.call(tid, "s", f"{CLOCKS}/sleep-ms", [50]))[0]
+    assert elapsed >= 50_000_000
+    started = time.monotonic()
+    call = asyncio.ensure_future(harness.call(tid, "s", f"{CLOCKS}/sleep-ms", [700]))  # over the 300 ms threshold
+    await wait_status(harness, tid, "s", "Suspended", timeout=5)
+    assert (await asyncio.wait_for(call, 10))[0] >= 700_000_000
+    assert 0.65 <= time.monotonic() - started < 5
+    assert "Suspend" in kinds(harness, tid, "s")
+
+
+async def test_long_sleep_wakes_after_restart_and_replay_does_not_sleep_again(harness):
+    tid = await harness.template("clocks-env")
+    key = await harness.ex.new_key(A, tid, "s")
+    call = asyncio.ensure_future(harness.call(tid, "s", f"{CLOCKS}/sleep-ms", [800], key=key))
+    await wait_status(harness, tid, "s", "Suspended", timeout=5)
+    call.cancel()
+    await harness.reopen()
+    assert (await asyncio.wait_for(harness.call(tid, "s", f"{CLOCKS}/sleep-ms", [800], key=key), 10))[0] >= 800_000_000
+    started = time.monotonic()
+    await harness.reopen()
+    await harness.call(tid, "s", f"{CLOCKS}/get-arguments")  # replays the finished sleep
+    assert time.monotonic() - started < 0.5
+
+
+async def test_clock_and_random_values_are_reproduced_on_replay(harness):
+    tid = await harness.template("clocks-env")
+    wall = (await harness.call(tid, "c", f"{CLOCKS}/wall-now"))[0]
+    rnd = (await harness.call(tid, "c", f"{CLOCKS}/random-bytes", [16]))[0]
+    seed = (await harness.call(tid, "c", f"{CLOCKS}/insecure-seed"))[0]
+    assert abs(wall[0] - time.time()) < 5 and len(rnd) == 16 and len(seed) == 2
+    key = f"{tid}/c"
+    before = len(harness.ex.store.read(key))
+    await harness.reopen()
+    await harness.call(tid, "c", f"{CLOCKS}/get-arguments")
+    after = harness.ex.store.read(key)
+    new = [type(e).__name__ for _, e in after[before:]]
+    assert "ImportedFunctionInvoked" not in new  # replay answered every clock/random call from the log
+
+
+async def test_jump_skips_the_region_and_continues(harness):
+    tid = await harness.template("runtime")
+    w = await harness.ex.get_or_create(A, tid, "j")
+    events: asyncio.Queue = asyncio.Queue()
+    w.listeners.add(events)
+    result = (await harness.call(tid, "j", f"{RUNTIME}/jump"))[0]
+    assert result >= 5
+    log = harness.ex.store.read(f"{tid}/j")
+    jumps = [e for _, e in log if type(e).__name__ == "Jump"]
+    assert len(jumps) == 1
+    out = []
+    while not events.empty():
+        out.append(events.get_nowait()["stdout"]["message"])
+    assert "".join(out).count("jump start") == 2 and "".join(out).count("jump end") == 1
+    await harness.reopen()
+    assert (await harness.call(tid, "j", f"{RUNTIME}/oplog-index"))[0] > jumps[0].end
+
+
+async def test_atomic_region_reruns_whole_and_retry_policy_applies(harness):
+    tid = await harness.template("runtime")
+    policy = {"max-attempts": 2, "min-delay": 10_000_000, "max-delay": 20_000_000, "multiplier": 2}
+    await harness.call(tid, "a", f"{RUNTIME}/set-retry", [policy])
+    assert await harness.call(tid, "a", f"{RUNTIME}/get-retry") == [policy]
+    ok = (await harness.call(tid, "a", f"{RUNTIME}/atomic-region", [False]))[0]
+    assert isinstance(ok, int)
+    with pytest.raises(InvocationFailed):
+        await harness.call(tid, "a", f"{RUNTIME}/atomic-region", [True])
+    rec = harness.ex.get_worker(A, tid, "a").metadata_record()
+    assert rec.status == "Failed" and rec.retry_count == 2
+    names = kinds(harness, tid, "a")
+    # Each failed attempt re-ran the region from its start: a new Begin per attempt, no End.
+    assert names.count("BeginAtomicRegion") == 3 and names.count("EndAtomicRegion") == 1
+    assert "ChangeRetryPolicy" in names
+
+
+async def test_persist_nothing_records_nothing_and_replays(harness):
+    tid = await harness.template("runtime")
+    before = len(harness.ex.store.read(f"{tid}/n"))
+    await harness.call(tid, "n", f"{RUNTIME}/random-without-persistence", [50])
+    log = harness.ex.store.read(f"{tid}/n")[before:]
+    randoms = [e for _, e in log if getattr(e, "function", "") == "wasi:random/random/get-random-u64"]
+    assert randoms == []
+    assert [e.level for _, e in log if type(e).__name__ == "ChangePersistenceLevel"] == ["persist-nothing", "smart"]
+    assert await harness.call(tid, "n", f"{RUNTIME}/get-persistence") == [{"smart": None}]
+    await harness.reopen()
+    assert await harness.call(tid, "n", f"{RUNTIME}/get-persistence") == [{"smart": None}]
+
+
+async def test_idempotency_key_self_uri_and_oplog_index(harness):
+    tid = await harness.template("runtime")
+    k1 = (await harness.call(tid, "i", f"{RUNTIME}/idempotency-key"))[0]
+    assert set(k1) == {"high-bits", "low-bits"}
+    uri = (await harness.call(tid, "i", f"{RUNTIME}/self-uri", ["f"]))[0]
+    assert uri == f"worker://{tid}/i/f"
+    idx = (await harness.call(tid, "i", f"{RUNTIME}/oplog-index"))[0]
+    entry = harness.ex.store.read(f"{tid}/i", idx, 1)[0][1]
+    assert entry.function == "golem:api/host/get-oplog-index" and entry.response == idx
+    assert await harness.call(tid, "i", f"{RUNTIME}/get-idempotence") == [True]
+    await harness.call(tid, "i", f"{RUNTIME}/set-idempotence", [False])
+    assert await harness.call(tid, "i", f"{RUNTIME}/get-idempotence") == [False]
+    await harness.call(tid, "i", f"{RUNTIME}/commit", [1])
+    await harness.reopen()
+    # Replay of the whole history must agree with the log (no divergence).
+    assert await harness.call(tid, "i", f"{RUNTIME}/get-idempotence") == [False]
+
+
+async def test_delete_suspended_worker(harness):
+    tid = await harness.template("promise")
+    pid = (await harness.call(tid, "d", f"{PROMISE}/create"))[0]
+    waiter = asyncio.ensure_future(harness.call(tid, "d", f"{PROMISE}/await", [pid]))
+    await wait_status(harness, tid, "d", "Suspended")
+    await harness.ex.delete_worker(A, tid, "d")
+    with pytest.raises((NotFound, InvocationFailed)):
+        await asyncio.wait_for(waiter, 5)
+    with pytest.raises(NotFound):
+        harness.ex.get_worker(A, tid, "d")
+    assert harness.ex.store.read(f"{tid}/d") == []
+    assert (await harness.call(tid, "d", f"{PROMISE}/create"))[0]["oplog-idx"] == 3
