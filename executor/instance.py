@@ -279,6 +279,10 @@ class WorkerInstance:
             if done is None or type(done[1]) is not ExportedFunctionCompleted:
                 raise divergence(done[0], done[1], "the end of " + e.function) if done else \
                     ReplayDivergence(f"replay of {e.function} at oplog index {idx} went past the log")
+            if _normal(done[1].result) != _normal(value):
+                raise ReplayDivergence(
+                    f"replay diverged at oplog index {done[0]}: {e.function} returned {value!r} on replay, "
+                    f"but the log records {done[1].result!r}")
         result.retry_policy = self.state.retry_policy
         return result
 
@@ -309,6 +313,15 @@ class WorkerInstance:
                     commit = self.wlog.put(table, key, val)
             return Completed(value, idx, commit)
         return value
+
+
+def _normal(v: Any) -> Any:
+    """Compare results as they round-trip through the log (msgpack turns tuples into lists)."""
+    if isinstance(v, (list, tuple)):
+        return [_normal(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _normal(x) for k, x in v.items()}
+    return v
 
 
 def _parse_stdio(out: bytes) -> Any:

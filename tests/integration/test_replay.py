@@ -1,0 +1,112 @@
+"""Replay equals live: properties over random invocation sequences, divergence, eviction, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from executor import DEFAULT_ACCOUNT as A
+from executor import ExecutorConfig, InvocationFailed
+from oplog import Create, ExportedFunctionCompleted, ExportedFunctionInvoked, ImportedFunctionInvoked
+from tests.integration.conftest import Harness
+
+COUNTER = "golemite:counter/api"
+
+ops = st.lists(st.one_of(
+    st.just(("increment", [])),
+    st.just(("get", [])),
+    st.text(max_size=20).map(lambda s: ("echo", [s])),
+    st.integers(0, 5).map(lambda n: ("random-calls", [n])),
+), min_size=1, max_size=12)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sequence=ops)
+def test_replay_of_random_invocations_equals_live(tmp_path_factory, sequence):
+    async def run():
+        h = Harness(tmp_path_factory.mktemp("replay") / "data")
+        await h.open()
+        try:
+            tid = await h.template("counter")
+            live = [await h.call(tid, "w", f"{COUNTER}/{fn}", params) for fn, params in sequence]
+            count = sum(1 for fn, _ in sequence if fn == "increment")
+            assert await h.call(tid, "w", f"{COUNTER}/get") == [count]
+            # Rebuild from the log: replay checks every recorded result against the re-run one.
+            h.ex.get_worker(A, tid, "w").drop_instance()
+            assert await h.call(tid, "w", f"{COUNTER}/get") == [count]
+            await h.reopen()
+            assert await h.call(tid, "w", f"{COUNTER}/increment") == [count + 1]
+            recorded = [e.result for _, e in h.ex.store.read(f"{tid}/w") if isinstance(e, ExportedFunctionCompleted)]
+            assert recorded[:len(live)] == live
+        finally:
+            await h.ex.close()
+    asyncio.run(run())
+
+
+async def test_divergence_fails_the_worker_naming_both(harness):
+    tid = await harness.template("counter")
+    store = harness.ex.store
+    key = f"{tid}/bad"
+    batch = store.batch()
+    batch.create_log(key)
+    batch.append(key, Create(timestamp=1, template_id=tid, template_version=0, worker_name="bad", account_id=A))
+    batch.append(key, ExportedFunctionInvoked(timestamp=2, function=f"{COUNTER}/random-calls", params=[1]))
+    batch.append(key, ImportedFunctionInvoked(timestamp=3, function="wasi:clocks/wall-clock/now",
+                                              response=[1, 2], kind="read-local"))
+    batch.append(key, ExportedFunctionCompleted(timestamp=4, result=[0]))
+    from oplog import WorkerRecord
+    batch.put("workers", key, WorkerRecord(template_id=tid, worker_name="bad", template_version=0, account_id=A,
+                                           args=[], env=[], created_at=1))
+    await store.commit(batch)
+    with pytest.raises(InvocationFailed) as info:
+        await harness.call(tid, "bad", f"{COUNTER}/get")
+    msg = str(info.value)
+    assert "wall-clock/now" in msg and "get-random-u64" in msg and "diverged" in msg
+    assert harness.ex.get_worker(A, tid, "bad").status == "Failed"
+
+
+async def test_lru_evicts_idle_instances_and_replay_restores_them(tmp_path):
+    h = Harness(tmp_path / "data", ExecutorConfig(max_live_workers=3))
+    await h.open()
+    try:
+        tid = await h.template("counter")
+        for i in range(8):
+            await h.call(tid, f"w{i}", f"{COUNTER}/increment")
+            await h.call(tid, f"w{i}", f"{COUNTER}/increment")
+        live = [w for w in h.ex.workers.values() if w.instance is not None]
+        assert len(live) <= 3
+        replays = h.ex.metrics["replays"]
+        for i in range(8):
+            assert await h.call(tid, f"w{i}", f"{COUNTER}/get") == [2]
+        assert h.ex.metrics["replays"] > replays
+    finally:
+        await h.ex.close()
+
+
+async def test_wall_time_limit_fails_a_runaway_invocation(tmp_path):
+    h = Harness(tmp_path / "data", ExecutorConfig(max_invocation_seconds=0.3))
+    await h.open()
+    try:
+        tid = await h.template("interruption")
+        started = time.monotonic()
+        with pytest.raises(InvocationFailed, match="timeout"):
+            await h.call(tid, "w", "golemite:interruption/api/spin")
+        assert time.monotonic() - started < 5
+    finally:
+        await h.ex.close()
+
+
+async def test_compile_cache_is_used_after_restart(harness):
+    tid = await harness.template("counter")
+    await harness.call(tid, "w", f"{COUNTER}/increment")
+    cached = list((harness.path / "compiled").glob("*.cwasm"))
+    assert len(cached) == 1
+    await harness.reopen()
+    started = time.perf_counter()
+    harness.ex.templates.load(tid, 0)
+    assert time.perf_counter() - started < 0.5
+    assert await harness.call(tid, "w", f"{COUNTER}/get") == [1]
