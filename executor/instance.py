@@ -27,7 +27,7 @@ from .engine import install_deadline_callback
 from .errors import ReplayDivergence
 from .host import GuestExit, HostState, Interrupt, Jumped, Signal, Suspend
 from .host.cursor import ReplayCursor
-from .host.state import RetryPolicy, WorkerIdentity, divergence, set_current
+from .host.state import RetryPolicy, UnknownRemoteWrite, WorkerIdentity, divergence, set_current
 from .templates import FunctionInfo, LoadedTemplate
 from .worker_log import WorkerLog
 
@@ -215,7 +215,7 @@ class WorkerInstance:
         self.state.error = None
         if isinstance(err, Signal):
             return Stopped(err)
-        if isinstance(err, ReplayDivergence):
+        if isinstance(err, (ReplayDivergence, UnknownRemoteWrite)):
             return Trapped(str(err), retriable=False)
         if err is not None:
             return Trapped(f"host error: {type(err).__name__}: {err}")
@@ -270,6 +270,7 @@ class WorkerInstance:
             if idx not in completed:
                 result.inflight = (idx, e)
                 break
+            self.state.unrecorded = self.state.persistence == "persist-nothing"
             status, value = self._call(e.function, e.params, e.calling_convention)
             if status != "ok":
                 what = value.message if isinstance(value, Trapped) else str(value.signal)
@@ -279,7 +280,7 @@ class WorkerInstance:
             if done is None or type(done[1]) is not ExportedFunctionCompleted:
                 raise divergence(done[0], done[1], "the end of " + e.function) if done else \
                     ReplayDivergence(f"replay of {e.function} at oplog index {idx} went past the log")
-            if _normal(done[1].result) != _normal(value):
+            if not self.state.unrecorded and _normal(done[1].result) != _normal(value):
                 raise ReplayDivergence(
                     f"replay diverged at oplog index {done[0]}: {e.function} returned {value!r} on replay, "
                     f"but the log records {done[1].result!r}")

@@ -167,6 +167,8 @@ def set_persistence(state: HostState, level) -> None:
     else:
         state.append(ChangePersistenceLevel(timestamp=time.time_ns(), level=name))
     state.persistence = name
+    if name == "persist-nothing":
+        state.unrecorded = True  # this invocation's result may legitimately differ on replay
 
 
 def get_idempotence(state: HostState) -> bool:

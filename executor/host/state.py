@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from wasmtime import WasmtimeError
 
-from oplog import Entry, ImportedFunctionInvoked
+from oplog import BeginRemoteWrite, EndRemoteWrite, Entry, ImportedFunctionInvoked
 
 from ..errors import ReplayDivergence
 from .cursor import ReplayCursor
@@ -36,6 +36,10 @@ class GuestExit(Signal):
     def __init__(self, code: int):
         super().__init__(f"exited with code {code}")
         self.code = code
+
+
+class UnknownRemoteWrite(Exception):
+    """A non-idempotent remote write began but its outcome was never recorded."""
 
 
 class Interrupt(Signal):
@@ -96,6 +100,7 @@ class HostState:
     monotonic_floor: int = 0
     resources: dict[int, Any] = field(default_factory=dict)
     next_rep: int = 1
+    unrecorded: bool = False                     # ran code under persist-nothing since last reset
     call_store: Any = None                       # the StoreContext of the host call under way
 
     # ------------------------------------------------------------------ the choke point
@@ -111,15 +116,42 @@ class HostState:
         item = self.cursor.next()
         if item is not None:
             idx, entry = item
+            if type(entry) is BeginRemoteWrite:
+                return self._replay_remote_write(idx, name)
             if type(entry) is not ImportedFunctionInvoked or entry.function != name:
                 raise divergence(idx, entry, name)
             return entry.response
+        if kind == "write-remote" and not self.idempotent:
+            # Not idempotent: mark the write as started, durably, so that a crash before
+            # its end is seen on recovery and fails the worker instead of repeating it.
+            begin = self.append(BeginRemoteWrite(timestamp=time.time_ns()))
+            self.commit()
+            response = live()
+            self.append(ImportedFunctionInvoked(timestamp=time.time_ns(), function=name,
+                                                response=response, kind=kind))
+            self.append(EndRemoteWrite(timestamp=time.time_ns(), begin_index=begin))
+            self.commit()
+            return response
         response = live()
         self.append(ImportedFunctionInvoked(timestamp=time.time_ns(), function=name,
                                             response=response, kind=kind))
         if kind == "write-remote":
             self.commit()  # a remote side effect is never repeated: make it durable now
         return response
+
+    def _replay_remote_write(self, begin_idx: int, name: str) -> Any:
+        item = self.cursor.next()
+        if item is None:
+            raise UnknownRemoteWrite(
+                f"the remote write {name} begun at oplog index {begin_idx} may or may not have happened "
+                "(the worker stopped before its end was recorded) and idempotence is off: not repeating it")
+        idx, entry = item
+        if type(entry) is not ImportedFunctionInvoked or entry.function != name:
+            raise divergence(idx, entry, name)
+        end = self.cursor.next()
+        if end is not None and type(end[1]) is not EndRemoteWrite:
+            raise divergence(end[0], end[1], f"the end of remote write {name}")
+        return entry.response
 
     def replaying_entry(self, kind: type, name: str) -> tuple[int, Entry] | None:
         """The next recorded entry, which must be of `kind`; None when live."""

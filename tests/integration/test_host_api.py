@@ -241,3 +241,37 @@ async def test_delete_suspended_worker(harness):
         harness.ex.get_worker(A, tid, "d")
     assert harness.ex.store.read(f"{tid}/d") == []
     assert (await harness.call(tid, "d", f"{PROMISE}/create"))[0]["oplog-idx"] == 3
+
+
+async def test_remote_write_with_idempotence_off_is_bracketed_and_never_repeated(harness):
+    ptid = await harness.template("promise")
+    rtid = await harness.template("runtime")
+    pid = (await harness.call(ptid, "p", f"{PROMISE}/create"))[0]
+    import uuid
+    u = uuid.UUID(ptid).int
+    args = [u >> 64, u & ((1 << 64) - 1), "p", pid["oplog-idx"], [1]]
+    await harness.call(rtid, "r", f"{RUNTIME}/set-idempotence", [False])
+    assert await harness.call(rtid, "r", f"{RUNTIME}/complete-other", args) == [True]
+    names = kinds(harness, rtid, "r")
+    i = names.index("BeginRemoteWrite")
+    assert names[i + 1:i + 3] == ["ImportedFunctionInvoked", "EndRemoteWrite"]
+    await harness.reopen()  # a finished remote write replays from the log
+    assert await harness.call(rtid, "r", f"{RUNTIME}/get-idempotence") == [False]
+
+    # Now a crash between the start of a write and its end: recovery must not repeat it.
+    import time as _t
+    from oplog import BeginRemoteWrite, ExportedFunctionInvoked
+    key = f"{rtid}/r"
+    batch = harness.ex.store.batch()
+    batch.append(key, ExportedFunctionInvoked(timestamp=_t.time_ns(), function=f"{RUNTIME}/complete-other",
+                                              params=args))
+    batch.append(key, BeginRemoteWrite(timestamp=_t.time_ns()))
+    rec = harness.ex.store.get("workers", key)
+    import msgspec
+    batch.put("workers", key, msgspec.structs.replace(rec, status="Running"))
+    await harness.ex.store.commit(batch)
+    await harness.reopen()
+    await wait_status(harness, rtid, "r", "Failed")
+    w = harness.ex.get_worker(A, rtid, "r")
+    assert "may or may not have happened" in w.last_error
+    assert kinds(harness, ptid, "p").count("CompletePromise") == 1
