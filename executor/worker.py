@@ -60,9 +60,13 @@ class Worker:
     # ------------------------------------------------------------ record
 
     def metadata_record(self) -> WorkerRecord:
+        pending = len(self.queue) + (1 if self.current is not None else 0)
+        if not self.loaded:
+            # Not replayed in this process yet: the queue lives only in the log and the record.
+            pending = max(pending, self.record.pending_count)
         return msgspec.structs.replace(
             self.record, status=self.status, retry_count=self.retry_count, last_error=self.last_error,
-            pending_count=len(self.queue) + (1 if self.current is not None else 0))
+            pending_count=pending)
 
     def _record_put(self) -> tuple[str, str, Any]:
         self.record = self.metadata_record()
