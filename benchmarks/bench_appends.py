@@ -1,0 +1,89 @@
+"""Scenario 3: durable oplog appends/s through the writer against raw py-lmdb (fsync on).
+
+The measurements are `benchmarks.bench_oplog`'s: writer@N is N threads each appending
+one entry per batch and waiting until it is durable; raw@N is plain py-lmdb with N
+entries per fsynced commit. writer@1 is compared with raw@1, writer@64 with raw@64.
+If that module's functions are not importable, its `main` runs as a subprocess and its
+JSON lines are parsed instead.
+Issue goal (oplog): writer@64 reaches 50% of raw@64 and 20,000 durable entries/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+
+from .common import ROOT, Result, env_for_child, quiet_logs, temp_dir
+
+LEVELS = (1, 64)
+GOAL_RATIO = 0.5
+GOAL_RATE = 20_000
+
+
+def _measure_in_process(seconds: float) -> dict[str, dict] | None:
+    try:
+        from . import bench_oplog
+        bench_raw, bench_writer = bench_oplog.bench_raw, bench_oplog.bench_writer
+    except (ImportError, AttributeError):
+        return None
+    out = {}
+    with temp_dir("appends") as root:
+        for n in LEVELS:
+            out[f"raw@{n}"] = bench_raw(n, seconds, root)
+            out[f"writer@{n}"] = bench_writer(n, seconds, root)
+    return out
+
+
+def _measure_subprocess(quick: bool) -> dict[str, dict]:
+    args = [sys.executable, "-m", "benchmarks.bench_oplog"] + (["--quick"] if quick else [])
+    proc = subprocess.run(args, cwd=ROOT, env=env_for_child(), capture_output=True, text=True, timeout=300,
+                          check=True)
+    out = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("{"):
+            row = json.loads(line)
+            out[row.get("scenario", "")] = row
+    return out
+
+
+def _run(quick: bool) -> tuple[dict[str, dict], str]:
+    seconds = 1.0 if quick else 3.0
+    rows = _measure_in_process(seconds)
+    if rows is not None:
+        return rows, "in-process"
+    return _measure_subprocess(quick), "subprocess"
+
+
+async def scenario(quick: bool = False) -> Result:
+    # The measurements block on fsync in threads of their own; keep them off the loop.
+    rows, how = await asyncio.to_thread(_run, quick)
+    result = Result("appends", {"levels": list(LEVELS), "durability": "sync", "how": how,
+                                "baseline": "py-lmdb, sync=True, N entries per commit",
+                                "seconds_per_measurement": rows.get("writer@1", {}).get("seconds")})
+    for n in LEVELS:
+        ours = rows.get(f"writer@{n}", {}).get("entries_per_s")
+        base = rows.get(f"raw@{n}", {}).get("entries_per_s")
+        result.compare(f"appends_per_s@{n}", ours, base)
+        commits = rows.get(f"writer@{n}", {}).get("commits_per_s")
+        result.compare(f"commits_per_s@{n}", commits, rows.get(f"raw@{n}", {}).get("commits_per_s"))
+    key = f"appends_per_s@{LEVELS[-1]}"
+    rate = result.figures.get(key) or 0
+    result.goal(key, f">= {GOAL_RATIO:.0%} of raw and >= {GOAL_RATE:,}/s",
+                result.ratio.get(key, 0) >= GOAL_RATIO and rate >= GOAL_RATE)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args(argv)
+    quiet_logs()
+    print(asyncio.run(scenario(args.quick)).line(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

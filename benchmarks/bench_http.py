@@ -1,0 +1,139 @@
+"""Scenario 2: HTTP invoke-and-await against the real daemon, beside a bare aiohttp endpoint.
+
+32 closed-loop clients over 16 counter workers (client i calls worker i % 16), each
+process on loopback in its own subprocess; the load generator runs in this process.
+Issue goal: golemite reaches at least 50% of the bare endpoint's throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from .common import COUNTER, ROOT, Result, env_for_child, free_port, guest_bytes, quiet_logs, temp_dir
+from .loadgen import Target, run_load
+
+TOKEN = "bench-token"
+CLIENTS = 32
+WORKERS = 16
+GOAL_RATIO = 0.5
+
+
+class Server:
+    """A server subprocess on a free loopback port, stopped with SIGTERM (then SIGKILL)."""
+
+    def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._log = open(log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, *[a.replace("{port}", str(self.port)) for a in args]],
+                                     cwd=ROOT, env=env or env_for_child(), stdout=self._log, stderr=self._log)
+
+    async def ready(self, session: aiohttp.ClientSession, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode} during start")
+            try:
+                async with session.get(self.base + "/healthz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+        raise RuntimeError("server did not answer /healthz in time")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._log.close()
+        return self.proc.returncode
+
+
+def _auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+async def _upload_counter(session: aiohttp.ClientSession, base: str) -> str:
+    form = aiohttp.FormData()
+    form.add_field("name", "counter")
+    form.add_field("template", guest_bytes("counter"), filename="counter.wasm",
+                   content_type="application/wasm")
+    async with session.post(base + "/v1/templates", data=form, headers=_auth()) as r:
+        body = await r.json()
+        if r.status != 200:
+            raise RuntimeError(f"template upload failed: {r.status} {body}")
+        return body["versionedTemplateId"]["rawTemplateId"]
+
+
+def _targets(base: str, tid: str) -> list[Target]:
+    fn = f"{COUNTER}/increment"
+    return [Target.with_json(f"{base}/v1/templates/{tid}/workers/w{i}/invoke-and-await?function={fn}",
+                             {"params": []}, headers=_auth()) for i in range(WORKERS)]
+
+
+async def _load(targets: list[Target], seconds: float):
+    return await run_load(lambda i: targets[i % len(targets)], clients=CLIENTS, seconds=seconds,
+                          max_requests=500_000)
+
+
+async def scenario(quick: bool = False) -> Result:
+    seconds = 2.0 if quick else 6.0
+    result = Result("http", {"clients": CLIENTS, "workers": WORKERS, "seconds": seconds, "durability": "sync",
+                             "function": f"{COUNTER}/increment",
+                             "baseline": "bare aiohttp endpoint parsing the same body, own subprocess"})
+    with temp_dir("http") as tmp:
+        async with aiohttp.ClientSession() as session:
+            bare = Server(["-m", "benchmarks.bare_server", "--port", "{port}"], tmp / "bare.log")
+            try:
+                await bare.ready(session)
+                bare_targets = _targets(bare.base, "00000000-0000-0000-0000-000000000000")
+                await _load(bare_targets, 0.3)  # warm the connection pool and the server
+                base = await _load(bare_targets, seconds)
+            finally:
+                bare.stop()
+
+            env = {**env_for_child(), "GOLEMITE_TOKEN": TOKEN}
+            daemon = Server(["-m", "api.cli", "serve", "--port", "{port}", "--data-dir", str(tmp / "data"),
+                             "--log-format", "json", "--durability", "sync"], tmp / "daemon.log", env)
+            try:
+                await daemon.ready(session)
+                tid = await _upload_counter(session, daemon.base)
+                targets = _targets(daemon.base, tid)
+                # First calls create and instantiate the workers: cold start, not throughput.
+                await _load(targets, 0.3)
+                ours = await _load(targets, seconds)
+            finally:
+                code = daemon.stop()
+    result.params["daemon_exit_code"] = code
+    result.compare("req_per_s", ours.throughput, base.throughput)
+    result.compare("p50_ms", ours.p50_ms, base.p50_ms)
+    result.compare("p99_ms", ours.p99_ms, base.p99_ms)
+    result.compare("errors", ours.errors, base.errors)
+    result.goal("req_per_s", f">= {GOAL_RATIO:.0%} of bare", result.ratio.get("req_per_s", 0) >= GOAL_RATIO)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args(argv)
+    quiet_logs()
+    print(asyncio.run(scenario(args.quick)).line(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

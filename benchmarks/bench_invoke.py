@@ -1,0 +1,75 @@
+"""Scenario 1: in-process durable invoke-and-await throughput against raw wasmtime.
+
+N workers of the counter guest, one closed-loop client per worker calling
+`increment` under sync durability, for N in 1, 16, 64, 256 (quick: 1, 16, 64).
+Baseline: the same export called in a loop under plain wasmtime, in the same run.
+Issue goal: 64 workers reach at least 30% of the raw call rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+from .common import COUNTER, Deadline, Result, add_template, executor, percentile, quiet_logs
+from . import raw
+
+GOAL_WORKERS = 64
+GOAL_RATIO = 0.30
+
+
+async def _measure(ex, tid: str, workers: int, seconds: float, max_calls: int) -> tuple[float, list[float]]:
+    from executor import DEFAULT_ACCOUNT
+
+    fn = f"{COUNTER}/increment"
+    names = [f"c{workers}-{i}" for i in range(workers)]
+    # Creating and instantiating each worker is cold-start cost, measured elsewhere.
+    await asyncio.gather(*(ex.invoke_and_await(DEFAULT_ACCOUNT, tid, n, fn, []) for n in names))
+    latencies: list[float] = []
+    deadline = Deadline(seconds)
+    per_client = max(1, max_calls // workers)
+
+    async def client(name: str) -> None:
+        for _ in range(per_client):
+            if deadline.passed():
+                return
+            t0 = time.perf_counter()
+            await ex.invoke_and_await(DEFAULT_ACCOUNT, tid, name, fn, [])
+            latencies.append(time.perf_counter() - t0)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in names))
+    return len(latencies) / (time.perf_counter() - start), latencies
+
+
+async def scenario(quick: bool = False) -> Result:
+    levels = [1, 16, 64] if quick else [1, 16, 64, 256]
+    seconds = 1.5 if quick else 4.0
+    raw_rate, raw_calls = raw.call_rate(1.0 if quick else 2.0)
+    result = Result("invoke", {"workers": levels, "seconds_per_level": seconds, "durability": "sync",
+                               "guest_threads": 8, "function": f"{COUNTER}/increment",
+                               "baseline": "plain wasmtime call loop, one thread", "raw_calls": raw_calls})
+    async with executor(max_live_workers=max(levels) + 16, guest_threads=8) as ex:
+        tid = await add_template(ex, "counter")
+        for n in levels:
+            rate, lat = await _measure(ex, tid, n, seconds, max_calls=200_000)
+            result.compare(f"calls_per_s@{n}", rate, raw_rate)
+            result.compare(f"p50_ms@{n}", percentile(lat, 50) * 1e3, None)
+            result.compare(f"p99_ms@{n}", percentile(lat, 99) * 1e3, None)
+    key = f"calls_per_s@{GOAL_WORKERS}"
+    result.goal(key, f">= {GOAL_RATIO:.0%} of raw", result.ratio.get(key, 0) >= GOAL_RATIO)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args(argv)
+    quiet_logs()
+    print(asyncio.run(scenario(args.quick)).line(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""Turns scenario results into the markdown table and the throughput plot."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+
+def machine() -> str:
+    return (f"{os.cpu_count()} cores, {platform.machine()}, Linux {platform.release()}, "
+            f"Python {platform.python_version()}, wasmtime {version('wasmtime')}")
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1000:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.6g}" if abs(value) >= 1000 else f"{value:.3g}"
+    return str(value)
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """One row per figure: its value, its baseline and figure/baseline, and the goal if it has one."""
+    lines = ["| scenario | figure | value | baseline | ratio | goal |", "|---|---|---|---|---|---|"]
+    for r in results:
+        if r.get("error"):
+            lines.append(f"| {r['scenario']} | error | {r['error']} | | | |")
+            continue
+        for name, value in r["figures"].items():
+            goal = r.get("goals", {}).get(name)
+            goal_text = f"{goal['goal']}: {'met' if goal['met'] else '**missed**'}" if goal else ""
+            lines.append(f"| {r['scenario']} | {name} | {_fmt(value)} | {_fmt(r['baseline'].get(name))} "
+                         f"| {_fmt(r['ratio'].get(name))} | {goal_text} |")
+    return "\n".join(lines)
+
+
+def document(results: list[dict[str, Any]], quick: bool) -> str:
+    when = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    mode = "quick" if quick else "full"
+    return (f"# golemite benchmarks ({mode} run)\n\n{when}; {machine()}.\n"
+            f"ratio = value / baseline; baselines are measured in the same run.\n\n{table(results)}\n")
+
+
+def plot(results: list[dict[str, Any]], path: Path) -> bool:
+    """Throughput and latency against concurrency from the invoke (and http) scenarios."""
+    invoke = next((r for r in results if r["scenario"] == "invoke" and not r.get("error")), None)
+    if invoke is None:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figs = invoke["figures"]
+    levels = sorted(int(k.split("@")[1]) for k in figs if k.startswith("calls_per_s@"))
+    rate = [figs[f"calls_per_s@{n}"] for n in levels]
+    p50 = [figs[f"p50_ms@{n}"] for n in levels]
+    p99 = [figs[f"p99_ms@{n}"] for n in levels]
+    raw = invoke["baseline"].get(f"calls_per_s@{levels[0]}")
+    http = next((r for r in results if r["scenario"] == "http" and not r.get("error")), None)
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    left.plot(levels, rate, "o-", label="golemite invoke-and-await (in process)")
+    if raw:
+        left.axhline(raw, color="grey", linestyle="--", label="raw wasmtime call loop")
+        left.axhline(0.3 * raw, color="grey", linestyle=":", label="goal: 30% of raw")
+    right.plot(levels, p99, "o-", label="p99 (in process)")
+    right.plot(levels, p50, "s--", label="p50 (in process)")
+    if http is not None:
+        clients = http["params"].get("clients", 32)
+        left.plot([clients], [http["figures"]["req_per_s"]], "D", label="golemite over HTTP")
+        left.plot([clients], [http["baseline"]["req_per_s"]], "x", color="black", label="bare aiohttp endpoint")
+        right.plot([clients], [http["figures"]["p99_ms"]], "D", label="p99 over HTTP")
+    ticks = sorted(set(levels) | ({http["params"].get("clients", 32)} if http is not None else set()))
+    for ax in (left, right):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.minorticks_off()
+        ax.set_xlabel("concurrent workers (clients)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    left.set_yscale("log")
+    left.set_ylabel("calls/s")
+    left.set_title("throughput (sync durability)")
+    right.set_ylabel("latency (ms)")
+    right.set_title("latency")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True

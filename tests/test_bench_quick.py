@@ -1,0 +1,47 @@
+"""The benchmark harness still runs: two cheap scenarios of `benchmarks.run --quick`.
+
+No figure is judged here (timings on a shared machine prove nothing); only that the
+harness exits cleanly and prints one well-formed JSON line per scenario and a table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.helpers import ROOT
+
+SCENARIOS = ["durability", "coldstart"]
+KEYS = {"scenario", "params", "figures", "baseline", "ratio"}
+
+
+def test_quick_run_prints_one_json_line_per_scenario_and_a_table(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--only", ",".join(SCENARIOS), "--out", str(tmp_path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert [r["scenario"] for r in lines] == SCENARIOS
+    for r in lines:
+        assert KEYS <= r.keys(), r
+        assert "error" not in r, r
+        assert r["figures"] and all(isinstance(v, (int, float)) for v in r["figures"].values()), r
+        assert set(r["baseline"]) <= set(r["figures"]) and set(r["ratio"]) <= set(r["baseline"]), r
+        for name, ratio in r["ratio"].items():
+            assert abs(ratio - r["figures"][name] / r["baseline"][name]) <= 0.01 * abs(ratio) + 1e-9, (name, r)
+    durability = lines[0]["figures"]
+    assert durability["durable_ms"] > 0 and "us_per_recorded_call" in durability
+    table = (tmp_path / "latest.md").read_text()
+    assert "| scenario | figure | value | baseline | ratio | goal |" in table
+    assert "| coldstart | upload_to_first_result_ms |" in table
+    assert table.strip() in proc.stdout
+
+
+def test_unknown_scenario_is_refused():
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--only", "nope"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode != 0
+    assert "unknown scenario" in proc.stderr and "invoke" in proc.stderr
