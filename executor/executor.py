@@ -355,6 +355,8 @@ class Executor:
         if fut is None:
             fut = self.loop.create_future()
             worker.enqueue(Invocation(function, params, key, convention, future=fut))
+        if timeout is None:
+            return await asyncio.shield(fut)  # the caller going away must not cancel the invocation
         try:
             return await asyncio.wait_for(asyncio.shield(fut), timeout)
         except asyncio.TimeoutError:

@@ -304,14 +304,7 @@ class WorkerInstance:
             self.state.cursor.live()
             entry = ExportedFunctionCompleted(timestamp=time.time_ns(), result=value,
                                               consumed_ns=time.monotonic_ns() - started)
-            with_puts = self.wlog.append_with_commit
-            # The index is only known after the append, so key/record puts go in a second
-            # step that rides in the same group commit.
-            idx, commit = with_puts(entry)
-            puts = complete_puts(idx)
-            if puts:
-                for table, key, val in puts:
-                    commit = self.wlog.put(table, key, val)
+            idx, commit = self.wlog.append_then_put(entry, complete_puts)
             return Completed(value, idx, commit)
         return value
 

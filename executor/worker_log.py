@@ -35,6 +35,18 @@ class WorkerLog:
             commit = self.last = self.store.submit(batch)
         return idx, commit
 
+    def append_then_put(self, entry: Entry, puts_for: Callable[[int], Any]) -> tuple[int, Commit]:
+        """Append `entry` and, in the same batch, the index rows that name its index."""
+        with self._lock:
+            predicted = self.store.last_index(self.key) + 1
+            batch = self.store.batch()
+            idx = batch.append(self.key, entry)
+            assert idx == predicted, "appends to one worker must go through its WorkerLog"
+            for table, key, value in puts_for(idx):
+                batch.put(table, key, value)
+            commit = self.last = self.store.submit(batch)
+        return idx, commit
+
     def append_at(self, factory: Callable[[int], Entry]) -> int:
         """Append an entry whose content depends on its own index (e.g. a Jump, get-oplog-index)."""
         with self._lock:
