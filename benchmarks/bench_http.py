@@ -3,6 +3,8 @@
 32 closed-loop clients over 16 counter workers (client i calls worker i % 16), each
 process on loopback in its own subprocess; the load generator runs in this process.
 Issue goal: golemite reaches at least 50% of the bare endpoint's throughput.
+A second daemon run with durability "none" (no fsync) shows how much of the gap is the
+disk.
 """
 
 from __future__ import annotations
@@ -89,6 +91,22 @@ async def _load(targets: list[Target], seconds: float):
                           max_requests=500_000)
 
 
+async def _daemon_load(session: aiohttp.ClientSession, tmp: Path, durability: str, seconds: float):
+    env = {**env_for_child(), "GOLEMITE_TOKEN": TOKEN}
+    daemon = Server(["-m", "api.cli", "serve", "--port", "{port}", "--data-dir", str(tmp / f"data-{durability}"),
+                     "--log-format", "json", "--durability", durability], tmp / f"daemon-{durability}.log", env)
+    try:
+        await daemon.ready(session)
+        tid = await _upload_counter(session, daemon.base)
+        targets = _targets(daemon.base, tid)
+        # First calls create and instantiate the workers: cold start, not throughput.
+        await _load(targets, 0.3)
+        load = await _load(targets, seconds)
+    finally:
+        code = daemon.stop()
+    return load, code
+
+
 async def scenario(quick: bool = False) -> Result:
     seconds = 2.0 if quick else 6.0
     result = Result("http", {"clients": CLIENTS, "workers": WORKERS, "seconds": seconds, "durability": "sync",
@@ -105,23 +123,14 @@ async def scenario(quick: bool = False) -> Result:
             finally:
                 bare.stop()
 
-            env = {**env_for_child(), "GOLEMITE_TOKEN": TOKEN}
-            daemon = Server(["-m", "api.cli", "serve", "--port", "{port}", "--data-dir", str(tmp / "data"),
-                             "--log-format", "json", "--durability", "sync"], tmp / "daemon.log", env)
-            try:
-                await daemon.ready(session)
-                tid = await _upload_counter(session, daemon.base)
-                targets = _targets(daemon.base, tid)
-                # First calls create and instantiate the workers: cold start, not throughput.
-                await _load(targets, 0.3)
-                ours = await _load(targets, seconds)
-            finally:
-                code = daemon.stop()
+            ours, code = await _daemon_load(session, tmp, "sync", seconds)
+            nosync, _ = await _daemon_load(session, tmp, "none", seconds)
     result.params["daemon_exit_code"] = code
     result.compare("req_per_s", ours.throughput, base.throughput)
     result.compare("p50_ms", ours.p50_ms, base.p50_ms)
     result.compare("p99_ms", ours.p99_ms, base.p99_ms)
     result.compare("errors", ours.errors, base.errors)
+    result.compare("req_per_s_durability_none", nosync.throughput, base.throughput)
     result.goal("req_per_s", f">= {GOAL_RATIO:.0%} of bare", result.ratio.get("req_per_s", 0) >= GOAL_RATIO)
     return result
 

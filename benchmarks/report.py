@@ -42,10 +42,20 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def document(results: list[dict[str, Any]], quick: bool) -> str:
+def load_average() -> str:
+    """The 1-minute load average: other work on a 2-core machine moves every figure."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "unknown"
+
+
+def document(results: list[dict[str, Any]], quick: bool, load_before: str = "") -> str:
     when = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     mode = "quick" if quick else "full"
-    return (f"# golemite benchmarks ({mode} run)\n\n{when}; {machine()}.\n"
+    load = f"load average {load_before} before, {load_average()} after" if load_before else \
+        f"load average {load_average()}"
+    return (f"# golemite benchmarks ({mode} run)\n\n{when}; {machine()}; {load}.\n"
             f"ratio = value / baseline; baselines are measured in the same run.\n\n{table(results)}\n")
 
 
@@ -60,7 +70,8 @@ def plot(results: list[dict[str, Any]], path: Path) -> bool:
     import matplotlib.pyplot as plt
 
     figs = invoke["figures"]
-    levels = sorted(int(k.split("@")[1]) for k in figs if k.startswith("calls_per_s@"))
+    levels = sorted(int(k.split("@")[1]) for k in figs
+                    if k.startswith("calls_per_s@") and k.split("@")[1].isdigit())
     rate = [figs[f"calls_per_s@{n}"] for n in levels]
     p50 = [figs[f"p50_ms@{n}"] for n in levels]
     p99 = [figs[f"p99_ms@{n}"] for n in levels]
@@ -72,6 +83,10 @@ def plot(results: list[dict[str, Any]], path: Path) -> bool:
     if raw:
         left.axhline(raw, color="grey", linestyle="--", label="raw wasmtime call loop")
         left.axhline(0.3 * raw, color="grey", linestyle=":", label="goal: 30% of raw")
+    nosync = [(int(k.split("@")[1].split("_")[0]), v) for k, v in figs.items()
+              if k.startswith("calls_per_s@") and k.endswith("_durability_none")]
+    if nosync:
+        left.plot(*zip(*nosync), "^", label="same, durability none (no fsync)")
     right.plot(levels, p99, "o-", label="p99 (in process)")
     right.plot(levels, p50, "s--", label="p50 (in process)")
     if http is not None:

@@ -65,16 +65,17 @@ def main(argv: list[str] | None = None) -> int:
     names = _selected(args.only)
 
     from .common import quiet_logs
-    from .report import document, plot
+    from .report import document, load_average, plot
 
     quiet_logs()
+    load_before = load_average()
     results = []
     for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         result = run_one(name, args.quick)
         results.append(result)
         print(json.dumps(result, allow_nan=False), flush=True)
-    doc = document(results, args.quick)
+    doc = document(results, args.quick, load_before)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.md").write_text(doc)
     print()
