@@ -12,6 +12,7 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from executor import Accounts, Executor, InvalidRequest, NotFound
+from executor.executor import CONVENTIONS
 
 from . import filters, models as M, views
 from .errors import ACCOUNT, REQUEST_ID, Unauthorized, error_middleware, json_response
@@ -76,6 +77,10 @@ async def _body(request: web.Request, decoder):
     return decoder.decode(raw)
 
 
+# Oplog indexes and versions are stored as 64-bit keys; a bigger number would not fit one.
+MAX_QUERY_INT = (1 << 63) - 1
+
+
 def _int_query(request, name: str, default: int | None = None, minimum: int = 0) -> int | None:
     raw = request.query.get(name)
     if raw is None:
@@ -84,9 +89,17 @@ def _int_query(request, name: str, default: int | None = None, minimum: int = 0)
         value = int(raw)
     except ValueError:
         raise InvalidRequest(f"query parameter {name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise InvalidRequest(f"query parameter {name} must be at least {minimum}")
+    if not minimum <= value <= MAX_QUERY_INT:
+        raise InvalidRequest(f"query parameter {name} must be from {minimum} to {MAX_QUERY_INT}")
     return value
+
+
+def _convention(request) -> str:
+    # Checked before the executor sees the call, which would first create a missing worker.
+    convention = request.query.get("calling-convention", "component")
+    if convention not in CONVENTIONS:
+        raise InvalidRequest(f"unknown calling-convention {convention!r}; use one of {', '.join(CONVENTIONS)}")
+    return convention
 
 
 def _bool_query(request, name: str) -> bool:
@@ -192,10 +205,14 @@ async def list_workers(request):
     count = _int_query(request, "count", 100, minimum=1)
     after = None
     if "cursor" in request.query:
+        # Strict decoding: the lenient one drops stray characters, so garbage would
+        # silently restart the listing from the top.
         try:
-            after = base64.urlsafe_b64decode(request.query["cursor"].encode()).decode()
+            after = base64.b64decode(request.query["cursor"].encode(), altchars=b"-_", validate=True).decode()
         except ValueError:
-            raise InvalidRequest("invalid cursor") from None
+            after = ""
+        if not after:
+            raise InvalidRequest("invalid cursor: pass back the cursor of the previous page")
     records = sorted(_ex(request).list_workers(account, tid), key=lambda r: r.worker_name)
     matching = [r for r in records if (after is None or r.worker_name > after) and all(p(r) for p in preds)]
     page = matching[:count]
@@ -210,25 +227,27 @@ async def new_key(request):
     return json_response({"value": key})
 
 
-async def invoke_and_await(request):
+def _function(request) -> str:
     function = request.query.get("function")
     if not function:
         raise InvalidRequest("query parameter 'function' is required")
+    return function
+
+
+async def invoke_and_await(request):
+    function, convention = _function(request), _convention(request)
     body = await _body(request, _decode_invoke)
     timeout = request.app[SETTINGS]["invoke_timeout"]
     result = await _ex(request).invoke_and_await(
         *_worker_args(request), function, body.params, key=request.query.get("invocation-key"),
-        convention=request.query.get("calling-convention", "component"), timeout=timeout)
+        convention=convention, timeout=timeout)
     return json_response({"result": result})
 
 
 async def invoke(request):
-    function = request.query.get("function")
-    if not function:
-        raise InvalidRequest("query parameter 'function' is required")
+    function, convention = _function(request), _convention(request)
     body = await _body(request, _decode_invoke)
-    await _ex(request).invoke(*_worker_args(request), function, body.params,
-                              convention=request.query.get("calling-convention", "component"))
+    await _ex(request).invoke(*_worker_args(request), function, body.params, convention=convention)
     return json_response({})
 
 
