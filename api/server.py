@@ -62,7 +62,9 @@ async def serve(args) -> int:
         demo = await ensure_demo_template(executor, args.demo_template)
     await executor.start()
     app = create_app(executor, invoke_timeout=args.invoke_timeout, max_body_bytes=args.max_body_bytes)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # In-flight requests get a short grace period at shutdown: the executor has already
+    # answered them (or stopped their invocations durably) by the time the runner stops.
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=3.0)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
     await site.start()

@@ -48,6 +48,7 @@ class ExecutorConfig:
     max_invocation_seconds: float = 0        # 0: no wall-time limit
     guest_threads: int = 8
     short_sleep_ns: int = host_wasi.SHORT_SLEEP_NS
+    drain_seconds: float = 2.0               # on shutdown, how long running invocations may finish
 
 
 class Runtime:
@@ -138,6 +139,7 @@ class Executor:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._completing: dict[str, set[int]] = {}   # promise completions under way, per worker
         self._closed = False
+        self.closing = False                          # set once draining gives up: stop guests
 
     # ------------------------------------------------------------ lifecycle
 
@@ -158,14 +160,28 @@ class Executor:
         if self._closed:
             return
         self._closed = True
+        tasks = [w.task for w in self.workers.values() if w.task is not None and not w.task.done()]
+        if tasks:
+            # Let running invocations finish for a moment, then stop the rest: each is
+            # continued from its oplog on the next start.
+            await asyncio.wait(tasks, timeout=self.config.drain_seconds)
+        self.closing = True
         for w in list(self.workers.values()):
+            if w.timer is not None:
+                w.timer.cancel()
             if w.instance is not None and w.status == RUNNING:
                 w.instance.state.should_stop = "shutting down"
-        tasks = [w.task for w in self.workers.values() if w.task is not None and not w.task.done()]
         if tasks:
             await asyncio.wait(tasks, timeout=5)
         for t in tasks:
             t.cancel()
+        stopping = InvocationFailed("shutting down: the daemon is stopping; the invocation is continued "
+                                    "from its oplog when it starts again (call again with the same invocation key)")
+        for w in self.workers.values():
+            for inv in list(w.queue) + ([w.current] if w.current else []):
+                if inv.future is not None and not inv.future.done():
+                    inv.future.set_exception(stopping)
+                    inv.future.exception()
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.runtime.close()
         self.store.close()

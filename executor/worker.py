@@ -122,7 +122,7 @@ class Worker:
             self._fail(f"internal error: {e}")
 
     async def _drive(self) -> None:
-        while not self.deleted:
+        while not self.deleted and not self.ex.closing:
             if self.status in (FAILED, EXITED):
                 self._reject_queue()
                 return
@@ -278,6 +278,10 @@ class Worker:
                 _fail_future(inv.future, InvocationFailed(f"exited: the worker exited with code {sig.code}"))
                 return
             if isinstance(sig, Interrupt):
+                if self.ex.closing:
+                    # Daemon shutdown: leave the worker Running in its record so that the
+                    # next start replays it and finishes the invocation.
+                    return
                 if self.recover_immediately:
                     # A simulated crash: rebuild from the oplog at once; the caller keeps waiting.
                     self.recover_immediately = False

@@ -85,3 +85,25 @@ def test_sigterm_drains_and_exits_zero(daemon):
     assert daemon.stop() == 0
     daemon.start()
     assert invoke(daemon, tid, "w", f"{COUNTER}/increment") == (200, {"result": [2]})
+
+
+def test_sigterm_mid_invocation_stops_cleanly_and_the_call_finishes_after_restart(daemon):
+    tid = daemon.upload("interruption")
+    status, key = daemon.request("POST", f"/v1/templates/{tid}/workers/long/key")
+    box = {}
+
+    def call():
+        try:
+            box["r"] = invoke(daemon, tid, "long", "golemite:interruption/api/run", [40, 100], key=key["value"])
+        except OSError as e:
+            box["r"] = e
+    t = threading.Thread(target=call)
+    t.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    assert daemon.stop() == 0
+    assert time.monotonic() - started < 15
+    t.join(10)
+    daemon.start()
+    assert invoke(daemon, tid, "long", "golemite:interruption/api/run", [40, 100], key=key["value"],
+                  timeout=60) == (200, {"result": [820]})

@@ -133,3 +133,19 @@ async def test_openapi_metrics(client):
     assert doc["openapi"].startswith("3.") and "/v1/templates/{templateId}/workers/{workerName}/invoke-and-await" in doc["paths"]
     text = await (await client.get("/metrics")).text()
     assert "golemite_invocations_total" in text
+
+
+async def test_connect_streams_stdout_and_closes_on_delete(client):
+    tid = (await (await upload(client, "shopping-cart")).json())["versionedTemplateId"]["rawTemplateId"]
+    base = f"/v1/templates/{tid}/workers"
+    assert (await client.post(base, json={"name": "s"}, headers=AUTH)).status == 200
+    ws = await client.ws_connect(f"{base}/s/connect", headers=AUTH)
+    r = await client.post(f"{base}/s/invoke-and-await?function={CART}/initialize-cart",
+                          json={"params": ["u7"]}, headers=AUTH)
+    assert r.status == 200
+    msg = await ws.receive_json(timeout=5)
+    assert "u7" in msg["stdout"]["message"]
+    assert (await client.delete(f"{base}/s", headers=AUTH)).status == 200
+    closed = await ws.receive(timeout=5)
+    assert closed.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+    await ws.close()
