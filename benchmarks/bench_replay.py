@@ -75,11 +75,11 @@ async def scenario(quick: bool = False) -> Result:
         entries = len(ex.store.read(key))
         read = time.perf_counter() - t0
         rebuild_rnd, replay_only = await _rebuild_seconds(ex, tid, "rnd")
-    rate = entries / rebuild_rnd
+    rate = entries / rebuild_rnd if rebuild_rnd > 0 else None
     result.params["host_call_entries"] = entries
-    result.compare("host_entries_per_s", rate, entries / read)
-    result.compare("host_entries_per_s_replay_only", entries / replay_only if replay_only else None, None)
-    result.goal("host_entries_per_s", f">= {GOAL_ENTRIES:,}/s", rate >= GOAL_ENTRIES)
+    result.compare("host_entries_per_s", rate, entries / read if read > 0 else None)
+    result.compare("host_entries_per_s_replay_only", entries / replay_only if replay_only > 0 else None, None)
+    result.goal("host_entries_per_s", f">= {GOAL_ENTRIES:,}/s", rate is not None and rate >= GOAL_ENTRIES)
     return result
 
 
