@@ -31,7 +31,7 @@ from .host import build_linker, needs_native_io
 from .host import wasi as host_wasi
 from .instance import Invocation
 from .templates import LoadedTemplate, TemplateStore
-from .worker import EXITED, FAILED, IDLE, RUNNING, SUSPENDED, Worker
+from .worker import EXITED, FAILED, RUNNING, Worker
 
 log = structlog.get_logger(__name__)
 

@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from wasmtime import Store, WasiConfig, WasmtimeError
@@ -25,7 +25,7 @@ from oplog import (
 from .codec import ValueMismatch, lower_params
 from .engine import install_deadline_callback
 from .errors import ReplayDivergence
-from .host import GuestExit, HostState, Interrupt, Jumped, Signal, Suspend
+from .host import HostState, Interrupt, Signal
 from .host.cursor import ReplayCursor
 from .host.state import RetryPolicy, UnknownRemoteWrite, WorkerIdentity, divergence, set_current
 from .templates import FunctionInfo, LoadedTemplate

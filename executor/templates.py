@@ -15,7 +15,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import structlog
@@ -30,8 +29,6 @@ from .engine import engine_fingerprint
 from .errors import InvalidRequest, NotFound
 
 log = structlog.get_logger(__name__)
-
-_metadata_decoder = msgspec.convert
 
 
 @dataclass(frozen=True)
@@ -246,7 +243,3 @@ class TemplateStore:
         tmp = path.with_suffix(f".tmp{os.getpid()}.{threading.get_ident()}")
         tmp.write_bytes(bytes(component.serialize()))
         os.replace(tmp, path)
-
-
-def template_metadata_json(vrec: TemplateVersionRecord) -> Any:
-    return vrec.metadata

@@ -16,7 +16,7 @@ import msgspec
 import structlog
 
 from oplog import (
-    Error, Exited, Interrupted, InvocationKeyRecord, PendingWorkerInvocation, Resume, Suspend as SuspendEntry,
+    Error, Exited, Interrupted, InvocationKeyRecord, Resume, Suspend as SuspendEntry,
     WorkerRecord,
 )
 
@@ -55,7 +55,6 @@ class Worker:
         self.recover_immediately = False
         self.resume_requested = False
         self.deleted = False
-        self.last_used = time.monotonic()
 
     # ------------------------------------------------------------ record
 
@@ -144,7 +143,7 @@ class Worker:
             inv = self.current
             if self.status != RUNNING:
                 self.status = RUNNING
-            self.last_used = time.monotonic()
+            self.ex.touch(self)
             outcome = await self.ex.run_guest(self._invoke_on_thread, inv)
             await self._handle(inv, outcome)
 

@@ -110,3 +110,16 @@ async def test_compile_cache_is_used_after_restart(harness):
     harness.ex.templates.load(tid, 0)
     assert time.perf_counter() - started < 0.5
     assert await harness.call(tid, "w", f"{COUNTER}/get") == [1]
+
+
+async def test_guest_memory_limit(tmp_path):
+    h = Harness(tmp_path / "data", ExecutorConfig(max_memory_mb=2))
+    await h.open()
+    try:
+        tid = await h.template("counter")
+        assert await h.call(tid, "m", f"{COUNTER}/echo", ["small"]) == ["small"]
+        with pytest.raises(InvocationFailed):
+            await h.call(tid, "big", f"{COUNTER}/echo", ["x" * (4 << 20)])
+        assert await h.call(tid, "m", f"{COUNTER}/increment") == [1]  # other workers are unaffected
+    finally:
+        await h.ex.close()
