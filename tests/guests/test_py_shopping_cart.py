@@ -65,6 +65,9 @@ def compiled(request: pytest.FixtureRequest) -> tuple[Engine, cm.Component]:
         except WasmtimeError:
             pass
     component = cm.Component(engine, wasm)
+    # Entries for earlier builds are some 30 MB each and never read again.
+    for stale in cached.parent.glob("*.cwasm"):
+        stale.unlink()
     tmp = cached.with_suffix(".tmp")
     tmp.write_bytes(component.serialize())
     tmp.replace(cached)
