@@ -80,6 +80,7 @@ class Batch:
         "_ranges",
         "_seq",
         "_store",
+        "_ticket",
         "_touched",
         "_waiting_since",
     )
@@ -96,6 +97,7 @@ class Batch:
         self._effects: list[tuple[str, int, int]] = []
         self._commit: Commit | None = None
         self._seq: int | None = None
+        self._ticket: int | None = None  # set on NoOp fill batches only
         self._nentries = 0
         self._nbytes = 0
         self._done = False

@@ -7,6 +7,7 @@ writer: each is a plain LMDB read transaction and sees committed data only.
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import time
@@ -24,7 +25,7 @@ from .errors import OplogError, StoreClosed, WorkerExists, WriterFailed
 from .indexes import derive_indexes
 from .records import TABLE_TYPES, decode_record
 from .tables import OPLOG_DB, Table
-from .writer import STOP, Held, Writer
+from .writer import POLL_S, Held, Writer
 
 log = structlog.get_logger(__name__)
 
@@ -32,6 +33,9 @@ _BLOBS = Table.BLOBS.value
 _MAX_DBS = 16
 # Reads run on caller threads (event loop, guest threads, API): leave room.
 _MAX_READERS = 1024
+# Group-commit gathering (see OplogStore._take).
+GATHER_GAP_S = 0.0005
+GATHER_MAX_S = 0.002
 
 
 class Durability(str, Enum):
@@ -97,20 +101,31 @@ class OplogStore:
         self._space = threading.Condition(self._lock)
         self._flushed = threading.Condition(self._lock)
         self._states: dict[str, _LogState] = {}
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        # Submitted batches not yet taken by the writer, in submission order.
+        self._pending: list[Batch] = []
+        self._arrived = threading.Condition(self._lock)
+        # The writer is woken only when len(_pending) reaches this (0: never).
+        self._want = 0
         self._max_queued = max(1, max_queued_batches)
-        self._queued = 0
+        # Indexes to fill with NoOp; a SimpleQueue because Batch.__del__ may
+        # put here at any moment, even while this thread holds self._lock.
+        self._fills: queue.SimpleQueue = queue.SimpleQueue()
+        # Tickets of queued fills, so flush() can wait for them too.
+        self._fill_tickets = itertools.count(1)
+        self._fills_issued = 0
+        self._fills_done = 0
         self._seq = 0
         self._done_seq = 0
         self._max_dequeued = 0
+        self._max_ticket = 0
         self._closing = False
         self._failed: BaseException | None = None
 
-        # Growing the map invalidates every open transaction, so readers
-        # register here and the writer waits for them to leave first.
+        # Readers register here so the writer can wait until none is inside
+        # (see _abort_write).
         self._gate = threading.Condition(threading.Lock())
         self._readers = 0
-        self._resizing = False
+        self._paused = False
         self._closed = False
 
         self.stats: dict[str, int] = {
@@ -146,7 +161,7 @@ class OplogStore:
         on_writer = threading.get_ident() == self._thread.ident
         with self._lock:
             while (
-                self._queued >= self._max_queued
+                len(self._pending) >= self._max_queued
                 and not on_writer
                 and self._failed is None
                 and not self._closing
@@ -160,16 +175,17 @@ class OplogStore:
             except OplogError:
                 batch._done = True
                 if batch._held:
-                    self._queue.put(Held(batch._ops, time.time_ns()))
+                    self._queue_fill(batch._ops)
                 raise
             batch._done = True
             commit = Commit()
             batch._commit = commit
             self._seq += 1
             batch._seq = self._seq
-            self._queued += 1
-            # Put under the lock: queue order is submission order.
-            self._queue.put(batch)
+            pending = self._pending
+            pending.append(batch)
+            if len(pending) == self._want:
+                self._arrived.notify()
         return commit
 
     async def commit(self, batch: Batch) -> None:
@@ -181,7 +197,10 @@ class OplogStore:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             target = self._seq
-            while self._done_seq < target:
+            fills = self._fills_issued
+            if fills > self._fills_done:
+                self._arrived.notify()  # in case the writer missed a fill
+            while self._done_seq < target or self._fills_done < fills:
                 if self._failed is not None:
                     self._raise_unusable()
                 remaining = None if deadline is None else deadline - time.monotonic()
@@ -198,7 +217,7 @@ class OplogStore:
         with self._lock:
             if not self._closing:
                 self._closing = True
-                self._queue.put(STOP)
+                self._arrived.notify()
                 self._space.notify_all()
         self._thread.join()
         with self._gate:
@@ -425,55 +444,121 @@ class OplogStore:
 
     def _fill_held(self, ops: list[tuple]) -> None:
         """Queue NoOp entries for indexes of a batch that will never be submitted."""
-        if not self._closing and self._failed is None:
-            # SimpleQueue.put is safe from __del__ and never blocks.
-            self._queue.put(Held(ops, time.time_ns()))
+        if self._closing or self._failed is not None:
+            return
+        self._queue_fill(ops)
+        # Called from __del__ too, possibly on a thread that holds the lock
+        # already: never block here. The writer polls if this wake is missed.
+        if self._lock.acquire(blocking=False):
+            try:
+                self._arrived.notify()
+            finally:
+                self._lock.release()
 
-    def _after_round(self, dequeued: int, max_seq: int | None, pool: list[Batch]) -> None:
-        """Writer thread: account for a finished round and wake flush()/submit() waiters."""
+    def _queue_fill(self, ops: list[tuple]) -> None:
+        # next() on a count is atomic; no lock, as __del__ may be the caller.
+        ticket = next(self._fill_tickets)
+        self._fills.put(Held(ops, time.time_ns(), ticket))
+        if ticket > self._fills_issued:
+            self._fills_issued = ticket
+
+    def _take(self, expected: int, limit: int, waiting: bool) -> tuple[list[Batch], bool]:
+        """Writer thread: wait for submitted batches and take up to `limit` of them.
+
+        Group commit without needless wake-ups: after the first batch, keep
+        waiting (woken once, not per batch) until `expected` batches are in,
+        as long as more keep arriving within GATHER_GAP_S and for at most
+        GATHER_MAX_S. Returns (batches, stop).
+        """
         with self._lock:
-            if dequeued:
-                self._queued -= dequeued
+            pending = self._pending
+            if not pending and not self._closing and self._fills.empty():
+                self._want = 1
+                self._arrived.wait(POLL_S if waiting else None)
+            if pending and len(pending) < expected and not self._closing:
+                self._want = expected = min(expected, limit)
+                deadline = time.monotonic() + GATHER_MAX_S
+                seen = len(pending)
+                while seen < expected and not self._closing:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._arrived.wait(min(GATHER_GAP_S, remaining))
+                    if len(pending) == seen:
+                        break  # a whole gap without a new batch: nobody else is coming
+                    seen = len(pending)
+            self._want = 0
+            if len(pending) <= limit:
+                items = pending[:]
+                pending.clear()
+            else:
+                items = pending[:limit]
+                del pending[:limit]
+            if items:
                 self._space.notify_all()
+            return items, self._closing and not pending
+
+    def _after_round(self, max_seq: int | None, max_ticket: int | None, pool: list[Batch]) -> None:
+        """Writer thread: record what is durable now and wake flush() waiters."""
+        with self._lock:
             if max_seq is not None:
                 self._max_dequeued = max_seq
-            low = None
+            if max_ticket is not None:
+                self._max_ticket = max_ticket
+            low = low_ticket = None
             for b in pool:
                 if b._seq is not None and (low is None or b._seq < low):
                     low = b._seq
+                if b._ticket is not None and (low_ticket is None or b._ticket < low_ticket):
+                    low_ticket = b._ticket
             self._done_seq = self._max_dequeued if low is None else low - 1
+            self._fills_done = self._max_ticket if low_ticket is None else low_ticket - 1
             self._flushed.notify_all()
 
-    def _set_failed(self, exc: BaseException) -> None:
+    def _set_failed(self, exc: BaseException) -> list[Batch]:
+        """Writer thread: refuse writes from now on; returns the batches still pending."""
         with self._lock:
             if self._failed is None:
                 self._failed = exc
+            left = self._pending[:]
+            self._pending.clear()
             self._space.notify_all()
             self._flushed.notify_all()
+            return left
 
     def _begin_write(self):
         """Writer thread only: a new write transaction (a seam for fault-injection tests)."""
         return self._env.begin(write=True)
 
-    def _grow(self) -> None:
-        """Writer thread only: double the map after MapFullError, once no reader is inside."""
+    def _abort_write(self, txn, grow: bool) -> None:
+        """Writer thread: abort a write transaction, then double the map if `grow`.
+
+        Both run with no reader inside: growing the map invalidates open
+        transactions, and py-lmdb 3.0 can make the abort of a write
+        transaction wait indefinitely while other threads keep reading.
+        """
         with self._gate:
-            self._resizing = True
+            self._paused = True
             while self._readers:
                 self._gate.wait()
         try:
-            new_size = self._env.info()["map_size"] * 2
-            self._env.set_mapsize(new_size)
-            self.stats["map_resizes"] += 1
-            log.info("oplog.map_grown", map_size=new_size)
+            try:
+                txn.abort()
+            except Exception:  # an invalid (already failed) transaction
+                pass
+            if grow:
+                new_size = self._env.info()["map_size"] * 2
+                self._env.set_mapsize(new_size)
+                self.stats["map_resizes"] += 1
+                log.info("oplog.map_grown", map_size=new_size)
         finally:
             with self._gate:
-                self._resizing = False
+                self._paused = False
                 self._gate.notify_all()
 
     def _begin_read(self):
         with self._gate:
-            while self._resizing:
+            while self._paused:
                 self._gate.wait()
             if self._closed:
                 raise StoreClosed("oplog store is closed")
@@ -493,7 +578,7 @@ class OplogStore:
     def _leave_gate(self) -> None:
         with self._gate:
             self._readers -= 1
-            if not self._readers and (self._resizing or self._closed):
+            if not self._readers and (self._paused or self._closed):
                 self._gate.notify_all()
 
     def _committed_exists(self, prefix: bytes) -> bool:

@@ -14,13 +14,13 @@ transaction as it.
 
 from __future__ import annotations
 
-import queue
 import time
 from typing import TYPE_CHECKING
 
 import lmdb
 import structlog
 
+from .commit import resolve_all
 from .batch import APPEND, DEL, DELLOG, INDEX_WIDTH, Batch, filler_batches
 from .errors import StoreClosed, WriterFailed
 
@@ -29,21 +29,21 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-STOP = object()
-
-
 class Held:
     """The APPEND ops of a batch that will never commit, queued for NoOp filling."""
 
-    __slots__ = ("ops", "timestamp")
+    __slots__ = ("ops", "ticket", "timestamp")
 
-    def __init__(self, ops: list[tuple], timestamp: int) -> None:
+    def __init__(self, ops: list[tuple], timestamp: int, ticket: int) -> None:
         self.ops = ops
         self.timestamp = timestamp
+        self.ticket = ticket
 
 
-# How long a batch may wait for a missing index before it is logged.
+# How long a batch may wait for a missing index before it is logged, and how
+# often the writer looks for dropped batches while some batch waits.
 WAIT_WARNING_S = 5.0
+POLL_S = 0.05
 
 
 class Writer:
@@ -51,7 +51,6 @@ class Writer:
 
     def __init__(self, store: OplogStore, max_batches_per_commit: int) -> None:
         self._store = store
-        self._queue = store._queue
         self._max = max(1, max_batches_per_commit)
         self._oplog_db = store._oplog_db
         # Per worker key: the generation (number of deletions seen) and the
@@ -64,46 +63,27 @@ class Writer:
 
     def run(self) -> None:
         store = self._store
-        q = self._queue
-        stop = False
         cand: list[Batch] = []
+        # How many batches the last round committed: their submitters are
+        # likely to come back at once, so the next round waits for them.
+        expected = 1
         try:
-            while not stop:
-                try:
-                    first = q.get(timeout=WAIT_WARNING_S if self._pool else None)
-                except queue.Empty:
-                    self._warn_waiting()
-                    continue
-                items = [first]
-                while len(items) < self._max:
-                    try:
-                        items.append(q.get_nowait())
-                    except queue.Empty:
-                        break
-                new: list[Batch] = []
-                dequeued = 0
-                max_seq = None
-                for item in items:
-                    if item is STOP:
-                        stop = True
-                    elif type(item) is Held:
-                        fillers = filler_batches(store, item.ops, item.timestamp)
-                        filled = sum(b._nentries for b in fillers)
-                        store.stats["filled_indexes"] += filled
-                        log.warning("oplog.filled_unsubmitted_indexes", count=filled, workers=sorted({k for b in fillers for k in b._ranges}))
-                        new.extend(fillers)
-                    else:
-                        new.append(item)
-                        dequeued += 1
-                        max_seq = item._seq
-                cand = self._pool + new if self._pool else new
+            while True:
+                items, stop = store._take(expected, self._max, bool(self._pool))
+                fillers, max_ticket = self._take_fillers()
+                cand = self._pool + fillers + items if (self._pool or fillers) else items
                 if cand:
                     self._pool = self._commit_round(cand)
                     cand = []
-                store._after_round(dequeued, max_seq, self._pool)
+                store._after_round(items[-1]._seq if items else None, max_ticket, self._pool)
+                if items:
+                    expected = len(items)
+                if self._pool:
+                    self._warn_waiting()
+                if stop:
+                    break
         except BaseException as exc:  # noqa: BLE001 - every waiter must hear of it
             self._fail(exc, cand)
-            self._drain_failed(exc, stop)
             return
         leftover, self._pool = self._pool, []
         for b in leftover:
@@ -111,29 +91,42 @@ class Writer:
                 b._commit._resolve(
                     StoreClosed("store closed while this batch waited for an index held by a batch never submitted")
                 )
-        store._after_round(0, None, [])
+        store._after_round(None, None, [])
+
+    def _take_fillers(self) -> tuple[list[Batch], int | None]:
+        store = self._store
+        queued = store._fills
+        fillers: list[Batch] = []
+        max_ticket = None
+        while not queued.empty():
+            item = queued.get_nowait()
+            batches = filler_batches(store, item.ops, item.timestamp)
+            for b in batches:
+                b._ticket = item.ticket
+            max_ticket = item.ticket if max_ticket is None else max(max_ticket, item.ticket)
+            count = sum(b._nentries for b in batches)
+            store.stats["filled_indexes"] += count
+            log.warning(
+                "oplog.filled_unsubmitted_indexes",
+                count=count,
+                workers=sorted({k for b in batches for k in b._ranges}),
+            )
+            fillers.extend(batches)
+        return fillers, max_ticket
 
     def _fail(self, exc: BaseException, cand: list[Batch]) -> None:
         log.error("oplog.commit_failed", error=repr(exc), exc_info=exc)
-        self._store._set_failed(exc)
-        for b in list(cand) + [b for b in self._pool if b not in cand]:
+        for b in cand:
             if b._commit is not None and not b._commit.done():
                 b._commit._resolve(exc)
-        self._pool = []
-
-    def _drain_failed(self, cause: BaseException, stopped: bool) -> None:
         # Batches queued behind the failure can never commit: fail each one
-        # until close() stops us, so no waiter hangs.
-        store = self._store
-        while not stopped:
-            item = self._queue.get()
-            if item is STOP:
-                break
-            if isinstance(item, Batch) and item._commit is not None:
-                err = WriterFailed(f"oplog writer failed earlier: {cause!r}")
-                err.__cause__ = cause
-                item._commit._resolve(err)
-                store._after_round(1, item._seq, [])
+        # so no waiter hangs; submit() refuses new ones from now on.
+        for b in self._pool + self._store._set_failed(exc):
+            if b._commit is not None and not b._commit.done():
+                err = WriterFailed(f"oplog writer failed earlier: {exc!r}")
+                err.__cause__ = exc
+                b._commit._resolve(err)
+        self._pool = []
 
     # -- one round ----------------------------------------------------------
 
@@ -144,16 +137,14 @@ class Writer:
             try:
                 accepted, deferred, gen_ov, next_ov = self._select(txn, cand)
                 wrote = self._apply(txn, accepted)
-                if wrote:
-                    txn.commit()
-                else:
-                    txn.abort()
+                # Committed even when nothing was written (that does no I/O):
+                # aborting is kept for errors, see OplogStore._abort_write.
+                txn.commit()
                 break
             except lmdb.MapFullError:
-                _abort(txn)
-                store._grow()
+                store._abort_write(txn, grow=True)
             except BaseException:
-                _abort(txn)
+                store._abort_write(txn, grow=False)
                 raise
         self._gen.update(gen_ov)
         self._next.update(next_ov)
@@ -169,10 +160,7 @@ class Writer:
         stats["batches"] += n
         stats["entries"] += entries
         stats["bytes"] += nbytes
-        for b in accepted:
-            c = b._commit
-            if c is not None:
-                c._resolve(None)
+        resolve_all([b._commit for b in accepted if b._commit is not None], None)
         if deferred:
             now = time.monotonic()
             for b in deferred:
@@ -283,8 +271,12 @@ class Writer:
         return nxt
 
     def _apply(self, txn, accepted: list[Batch]) -> bool:
-        put = txn.put
+        # Each py-lmdb call releases the GIL, and with many appender threads
+        # every release costs a wait to get it back: runs of puts to one
+        # sub-database go down in one putmulti call instead.
         wrote = False
+        run_db = None
+        run: list[tuple[bytes, bytes]] = []
         for b in accepted:
             ops = b._ops
             if not ops:
@@ -295,11 +287,23 @@ class Writer:
                 if code <= APPEND:
                     if dead is not None and wk in dead:
                         continue
-                    put(key, value, db=db)
-                elif code == DEL:
+                    if db is not run_db:
+                        if run:
+                            txn.cursor(db=run_db).putmulti(run)
+                            run = []
+                        run_db = db
+                    run.append((key, value))
+                    continue
+                if run:
+                    txn.cursor(db=run_db).putmulti(run)
+                    run = []
+                    run_db = None
+                if code == DEL:
                     txn.delete(key, db=db)
                 elif code == DELLOG:
                     _delete_range(txn, db, key)
+        if run:
+            txn.cursor(db=run_db).putmulti(run)
         return wrote
 
     def _warn_waiting(self) -> None:
@@ -326,10 +330,3 @@ def _delete_range(txn, db, prefix: bytes) -> None:
             return
         if not cur.delete():
             return
-
-
-def _abort(txn) -> None:
-    try:
-        txn.abort()
-    except Exception:
-        pass
