@@ -17,6 +17,7 @@ A = DEFAULT_ACCOUNT
 
 
 def kinds(harness, tid, name):
+    harness.ex.store.flush()
     return [type(e).__name__ for _, e in harness.ex.store.read(f"{tid}/{name}")]
 
 
@@ -100,6 +101,7 @@ async def test_interrupted_call_completes_first_on_resume(harness):
         await asyncio.wait_for(first, 10)
     harness.ex.resume(A, tid, "w")
     await wait_status(harness, tid, "w", "Idle", timeout=10)
+    harness.ex.store.flush()  # the status flips before its commit lands; reads see committed entries
     log = harness.ex.store.read(f"{tid}/w")
     names = [type(e).__name__ for _, e in log]
     assert "Interrupted" in names and names.count("ExportedFunctionCompleted") == 1
