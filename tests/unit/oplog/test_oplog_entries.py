@@ -6,6 +6,7 @@ import math
 
 import msgspec
 import pytest
+from _oplog_helpers import ENTRIES, payloads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,90 +19,6 @@ from oplog import (
     decode_entry,
     encode_entry,
 )
-
-# Plain msgpack data as the payload fields hold it. No tuples (msgpack gives
-# lists back), no NaN (never equal to itself), ints within msgpack's 64 bits.
-payloads = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
-    | st.floats(allow_nan=False)
-    | st.text()
-    | st.binary(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=12,
-)
-timestamps = st.integers(min_value=0, max_value=2**63 - 1)
-small = st.integers(min_value=0, max_value=2**32)
-maybe_text = st.none() | st.text(max_size=20)
-
-ENTRIES = {
-    "Create": st.builds(
-        oplog.Create,
-        timestamp=timestamps,
-        template_id=st.text(),
-        template_version=small,
-        worker_name=st.text(),
-        account_id=st.text(),
-        args=st.lists(st.text(), max_size=3),
-        env=st.lists(st.tuples(st.text(), st.text()), max_size=3),
-    ),
-    "ExportedFunctionInvoked": st.builds(
-        oplog.ExportedFunctionInvoked,
-        timestamp=timestamps,
-        function=st.text(),
-        params=payloads,
-        invocation_key=maybe_text,
-        calling_convention=st.sampled_from(["component", "stdio"]),
-        pending_idx=st.none() | small,
-    ),
-    "ExportedFunctionCompleted": st.builds(
-        oplog.ExportedFunctionCompleted, timestamp=timestamps, result=payloads, consumed_ns=small
-    ),
-    "ImportedFunctionInvoked": st.builds(
-        oplog.ImportedFunctionInvoked,
-        timestamp=timestamps,
-        function=st.text(),
-        response=payloads,
-        kind=st.sampled_from(["read-local", "write-local", "read-remote", "write-remote"]),
-    ),
-    "CreatePromise": st.builds(oplog.CreatePromise, timestamp=timestamps),
-    "CompletePromise": st.builds(oplog.CompletePromise, timestamp=timestamps, promise_idx=small, data=st.binary()),
-    "Suspend": st.builds(oplog.Suspend, timestamp=timestamps, reason=st.text(), wake_at_ns=st.none() | small),
-    "Interrupted": st.builds(oplog.Interrupted, timestamp=timestamps),
-    "Resume": st.builds(oplog.Resume, timestamp=timestamps),
-    "Exited": st.builds(oplog.Exited, timestamp=timestamps, code=st.integers(-255, 255)),
-    "Error": st.builds(oplog.Error, timestamp=timestamps, details=st.text(), retriable=st.booleans()),
-    "NoOp": st.builds(oplog.NoOp, timestamp=timestamps),
-    "Jump": st.builds(oplog.Jump, timestamp=timestamps, start=small, end=small),
-    "ChangeRetryPolicy": st.builds(
-        oplog.ChangeRetryPolicy,
-        timestamp=timestamps,
-        max_attempts=small,
-        min_delay_ns=small,
-        max_delay_ns=small,
-        multiplier=small,
-    ),
-    "BeginAtomicRegion": st.builds(oplog.BeginAtomicRegion, timestamp=timestamps),
-    "EndAtomicRegion": st.builds(oplog.EndAtomicRegion, timestamp=timestamps, begin_index=small),
-    "BeginRemoteWrite": st.builds(oplog.BeginRemoteWrite, timestamp=timestamps),
-    "EndRemoteWrite": st.builds(oplog.EndRemoteWrite, timestamp=timestamps, begin_index=small),
-    "PendingWorkerInvocation": st.builds(
-        oplog.PendingWorkerInvocation,
-        timestamp=timestamps,
-        function=st.text(),
-        params=payloads,
-        invocation_key=maybe_text,
-        calling_convention=st.sampled_from(["component", "stdio"]),
-    ),
-    "ChangePersistenceLevel": st.builds(
-        oplog.ChangePersistenceLevel,
-        timestamp=timestamps,
-        level=st.sampled_from(["persist-nothing", "persist-remote-side-effects", "smart"]),
-    ),
-}
-
-any_entry = st.one_of(*ENTRIES.values())
 
 
 def test_every_kind_has_a_strategy_and_its_class_name_as_tag():

@@ -6,7 +6,7 @@ import gc
 import threading
 
 import pytest
-from conftest import create_entry, new_log
+from _oplog_helpers import create_entry, new_log
 
 from oplog import NoOp, OplogError, WorkerExists
 from oplog.entries import ImportedFunctionInvoked

@@ -8,7 +8,7 @@ import time
 
 import msgspec
 import pytest
-from conftest import create_entry, new_log
+from _oplog_helpers import create_entry, new_log
 
 from oplog import (
     AccountRecord,
