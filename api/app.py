@@ -10,6 +10,7 @@ from collections import defaultdict
 import msgspec
 import structlog
 from aiohttp import WSMsgType, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from executor import Accounts, Executor, InvalidRequest, NotFound
 from executor.executor import CONVENTIONS
@@ -77,10 +78,6 @@ async def _body(request: web.Request, decoder):
     return decoder.decode(raw)
 
 
-# Oplog indexes and versions are stored as 64-bit keys; a bigger number would not fit one.
-MAX_QUERY_INT = (1 << 63) - 1
-
-
 def _int_query(request, name: str, default: int | None = None, minimum: int = 0) -> int | None:
     raw = request.query.get(name)
     if raw is None:
@@ -89,8 +86,8 @@ def _int_query(request, name: str, default: int | None = None, minimum: int = 0)
         value = int(raw)
     except ValueError:
         raise InvalidRequest(f"query parameter {name} must be an integer, got {raw!r}") from None
-    if not minimum <= value <= MAX_QUERY_INT:
-        raise InvalidRequest(f"query parameter {name} must be from {minimum} to {MAX_QUERY_INT}")
+    if not minimum <= value <= M.MAX_QUERY_INT:
+        raise InvalidRequest(f"query parameter {name} must be from {minimum} to {M.MAX_QUERY_INT}")
     return value
 
 
@@ -119,12 +116,17 @@ async def _read_wasm_form(request: web.Request) -> tuple[str, bytes]:
     if not request.content_type.startswith("multipart/"):
         raise InvalidRequest("send multipart/form-data with fields 'name' and 'template'")
     name, wasm = None, None
-    reader = await request.multipart()
-    async for part in reader:
-        if part.name == "name":
-            name = (await part.text()).strip()
-        elif part.name == "template":
-            wasm = bytes(await part.read())
+    try:
+        reader = await request.multipart()
+        async for part in reader:
+            if part.name == "name":
+                name = (await part.text()).strip()
+            elif part.name == "template":
+                wasm = bytes(await part.read())
+    except (HttpProcessingError, ValueError, LookupError, RuntimeError) as e:
+        # aiohttp reports a malformed body, an unknown charset or encoding of a part with
+        # these; none of them is a server fault.
+        raise InvalidRequest(f"malformed multipart/form-data body: {e}") from None
     missing = [f for f, v in (("name", name), ("template", wasm)) if v is None]
     if missing:
         raise InvalidRequest(*(f"missing form field '{f}'" for f in missing))
@@ -282,6 +284,8 @@ async def get_oplog(request):
 async def connect(request):
     w = _ex(request).get_worker(*_worker_args(request))
     ws = web.WebSocketResponse(heartbeat=30)
+    if not ws.can_prepare(request).ok:
+        raise InvalidRequest("connect is a websocket endpoint: send a websocket upgrade request")
     await ws.prepare(request)
     queue: asyncio.Queue = asyncio.Queue(maxsize=10_000)
     w.listeners.add(queue)

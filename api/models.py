@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Annotated, Any, Union
 
 import msgspec
 
@@ -33,8 +33,16 @@ class Template(msgspec.Struct, rename="camel"):
     metadata: TemplateMetadataView
 
 
+# Oplog indexes and versions are stored as 64-bit keys; a bigger query number could not
+# name anything, so it is rejected rather than overflowing a key.
+MAX_QUERY_INT = (1 << 63) - 1
+
+# SPEC §4: 1-100 characters of [A-Za-z0-9_-], not starting with '-'.
+WorkerName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$")]
+
+
 class WorkerCreationRequest(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
+    name: WorkerName
     args: list[str] = []
     env: Union[list[tuple[str, str]], dict[str, str]] = []
 

@@ -18,6 +18,10 @@ def _q(name: str, schema: dict, required: bool = False) -> dict:
     return {"name": name, "in": "query", "required": required, "schema": schema}
 
 
+def _int(minimum: int) -> dict:
+    return {"type": "integer", "minimum": minimum, "maximum": M.MAX_QUERY_INT}
+
+
 def _json(ref: str | dict) -> dict:
     schema = {"$ref": f"#/components/schemas/{ref}"} if isinstance(ref, str) else ref
     return {"content": {"application/json": {"schema": schema}}}
@@ -31,6 +35,7 @@ def _op(summary: str, ok, *, params=(), body=None, errors=(400, 401, 404)) -> di
     op = {"summary": summary, "parameters": list(params), "responses": responses}
     if body is not None:
         op["requestBody"] = {"required": True, **body}
+        responses["413"] = {"description": "the body is over --max-body-bytes", **_json("ErrorBody")}
     return op
 
 
@@ -54,7 +59,7 @@ def openapi_document() -> dict:
         "/v1/templates/{templateId}/latest": {"get": _op("Latest version of a template", "Template", params=[_TID])},
         "/v1/templates/{templateId}/upload": {"put": _op("Upload the next version", "Template", params=[_TID], body=octets)},
         "/v1/templates/{templateId}/download": {"get": {
-            "summary": "Download a version's wasm", "parameters": [_TID, _q("version", {"type": "integer", "minimum": 0})],
+            "summary": "Download a version's wasm", "parameters": [_TID, _q("version", _int(0))],
             "responses": {"200": {"description": "the component", **octets},
                           "400": {"description": "error", **_json("ErrorsBody")},
                           "401": {"description": "error", **_json("ErrorBody")},
@@ -66,7 +71,7 @@ def openapi_document() -> dict:
                         errors=(400, 401, 403, 404, 409)),
             "get": _op("List workers", "WorkersPage", params=[
                 _TID, _q("filter", {"type": "array", "items": {"type": "string"}}), _q("cursor", {"type": "string"}),
-                _q("count", {"type": "integer", "minimum": 1})]),
+                _q("count", _int(1))]),
         },
         _W: {"get": _op("Worker metadata", "WorkerMetadata", params=w),
              "delete": _op("Delete a worker", {"type": "object"}, params=w)},
@@ -84,10 +89,16 @@ def openapi_document() -> dict:
             *w, _q("recover-immediately", {"type": "boolean"})])},
         _W + "/resume": {"post": _op("Resume an interrupted worker", {"type": "object"}, params=w)},
         _W + "/oplog": {"get": _op("Read a worker's oplog", "OplogPage", params=[
-            *w, _q("from", {"type": "integer", "minimum": 1}), _q("count", {"type": "integer", "minimum": 1})])},
+            *w, _q("from", _int(1)), _q("count", _int(1))])},
+        _W + "/connect": {"get": {
+            "summary": "Stream the worker's stdout, stderr and log events (websocket)", "parameters": list(w),
+            "responses": {"101": {"description": "switching to the websocket protocol"},
+                          "400": {"description": "not a websocket upgrade request", **_json("ErrorsBody")},
+                          "401": {"description": "error", **_json("ErrorBody")},
+                          "404": {"description": "error", **_json("ErrorBody")}}}},
     }
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {"title": "golemite worker API", "version": "0.1.0"},
         "components": {"schemas": components,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
