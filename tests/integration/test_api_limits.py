@@ -270,6 +270,18 @@ async def test_upload_errors_are_400(client):
     await assert_error(await upload(client, "junk", b"not wasm"), 400)
     tid = await template(client, "counter")
     await assert_error(await client.put(f"/v1/templates/{tid}/upload", data=b"junk", headers=AUTH), 400)
+    # Malformed multipart bodies are the client's fault, not a 500.
+    for raw in (b'--b\r\nContent-Disposition: form-data; name="\x1c"\r\n\r\nx\r\n--b--\r\n',
+                b"no boundary at all", b"--b\r\n"):
+        r = await client.post("/v1/templates", data=raw,
+                              headers={**AUTH, "Content-Type": "multipart/form-data; boundary=b"})
+        await assert_error(r, 400)
+
+
+async def test_connect_without_a_websocket_upgrade_is_400(client):
+    tid = await template(client, "counter")
+    assert (await client.post(f"/v1/templates/{tid}/workers", json={"name": "w"}, headers=AUTH)).status == 200
+    await assert_error(await client.get(f"/v1/templates/{tid}/workers/w/connect", headers=AUTH), 400, "websocket")
 
 
 # ---------------------------------------------------------------------- 404
