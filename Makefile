@@ -35,7 +35,9 @@ bench: install
 bench-quick: install
 	$(PY) -m benchmarks.run --quick
 
-# Rebuilds every guest's .wasm from source (byte-identical to the checked-in files).
+# Rebuilds every guest's .wasm from source, byte-identical to the checked-in files; guests
+# marked ON-DEMAND (componentize-py output is not reproducible) only when named:
+# `bash guests/build.sh py-shopping-cart`.
 guests: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash guests/build.sh
 

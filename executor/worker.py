@@ -8,6 +8,7 @@ about waits for the oplog commit it depends on.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import time
 from collections import deque
 from typing import Any
@@ -51,6 +52,7 @@ class Worker:
         self.timer: asyncio.TimerHandle | None = None
         self.key_futures: dict[str, asyncio.Future] = {}
         self.listeners: set[asyncio.Queue] = set()
+        self.decoders: dict[str, codecs.IncrementalDecoder] = {}
         self.retry_policy = RetryPolicy()
         self.recover_immediately = False
         self.resume_requested = False
@@ -90,10 +92,14 @@ class Worker:
 
     def on_output(self, stream: str, data: bytes) -> None:
         """Called on the guest thread for each live write; forwarded to /connect listeners."""
-        if not self.listeners:
+        # One decoder per stream: a character split across two writes is not garbled.
+        decoder = self.decoders.get(stream)
+        if decoder is None:
+            decoder = self.decoders[stream] = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        text = decoder.decode(data)
+        if not self.listeners or not text:
             return
-        event = {stream: {"message": data.decode("utf-8", errors="replace")}}
-        self.ex.loop.call_soon_threadsafe(self.emit, event)
+        self.ex.loop.call_soon_threadsafe(self.emit, {stream: {"message": text}})
 
     # ------------------------------------------------------------ queueing
 

@@ -81,7 +81,7 @@ async def test_interrupt_one_spinning_worker_while_another_finishes(harness):
     ctid = await harness.template("counter")
     spinner = asyncio.ensure_future(harness.call(tid, "spin", f"{INTERRUPTION}/spin"))
     await wait_status(harness, tid, "spin", "Running")
-    other = asyncio.ensure_future(harness.call(ctid, "busy", "golemite:counter/api/burn", [200_000_000]))
+    other = asyncio.ensure_future(harness.call(ctid, "busy", "golemite:counter/api/burn", [800_000_000]))
     await asyncio.sleep(0.1)
     assert harness.ex.interrupt(A, tid, "spin", False) is True
     with pytest.raises(WorkerInterrupted, match="interrupted"):
