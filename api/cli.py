@@ -15,73 +15,84 @@ from pathlib import Path
 
 
 def _serve_parser(sub) -> None:
+    # Every option carries a help text: ArgumentDefaultsHelpFormatter only shows the
+    # default of options that have one, and SPEC §1 wants every default in --help.
     p = sub.add_parser("serve", help="run the daemon", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=9881)
-    p.add_argument("--data-dir", default="./data")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=9881, help="port to listen on")
+    p.add_argument("--data-dir", default="./data", help="where everything durable lives")
     p.add_argument("--durability", choices=["sync", "meta", "none"], default="sync",
                    help="sync: fsync every commit; meta: no metadata sync; none: not crash-safe (benchmarks only)")
-    p.add_argument("--max-workers-per-account", type=int, default=10_000)
+    p.add_argument("--max-workers-per-account", type=int, default=10_000, help="workers per account (403 past it)")
     p.add_argument("--invoke-timeout", type=float, default=60.0, help="seconds before invoke-and-await answers 504")
-    p.add_argument("--max-body-bytes", type=int, default=64 << 20)
+    p.add_argument("--max-body-bytes", type=int, default=64 << 20, help="largest request body (413 past it)")
     p.add_argument("--max-memory-mb", type=int, default=256, help="guest linear memory per worker")
     p.add_argument("--max-invocation-seconds", type=float, default=0, help="wall time of one invocation (0: none)")
     p.add_argument("--max-live-workers", type=int, default=1000, help="instances kept in memory (LRU)")
     p.add_argument("--guest-threads", type=int, default=8, help="threads that run guest code")
     p.add_argument("--demo-template", default=None, metavar="NAME=PATH",
                    help="upload this component for the default account if no template of that name exists")
-    p.add_argument("--log-format", choices=["auto", "json", "console"], default="auto")
+    p.add_argument("--log-format", choices=["auto", "json", "console"], default="auto",
+                   help="auto: console lines on a terminal, JSON lines otherwise")
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, eq, value = text.partition("=")
+    if not eq or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
 
 
 def _client_parser(sub) -> None:
     def client(p):
-        p.add_argument("--url", default=os.environ.get("GOLEMITE_URL", "http://127.0.0.1:9881"))
-        p.add_argument("--token", default=os.environ.get("GOLEMITE_TOKEN"))
+        p.add_argument("--url", default=os.environ.get("GOLEMITE_URL", "http://127.0.0.1:9881"),
+                       help="the daemon's base URL (env GOLEMITE_URL)")
+        p.add_argument("--token", default=os.environ.get("GOLEMITE_TOKEN"),
+                       help="bearer token (env GOLEMITE_TOKEN)")
+        return p
+
+    def worker_args(p):
+        p.add_argument("template_id")
+        p.add_argument("name", help="worker name")
         return p
 
     t = sub.add_parser("template", help="manage templates").add_subparsers(dest="action", required=True)
-    p = client(t.add_parser("add"))
+    p = client(t.add_parser("add", help="upload a new template"))
     p.add_argument("--name", required=True)
-    p.add_argument("wasm")
-    p = client(t.add_parser("list"))
-    p.add_argument("--name")
-    p = client(t.add_parser("update"))
+    p.add_argument("wasm", help="path of the component (.wasm)")
+    p = client(t.add_parser("list", help="list templates (latest version of each)"))
+    p.add_argument("--name", help="only templates of this name")
+    p = client(t.add_parser("update", help="upload the next version of a template"))
     p.add_argument("template_id")
-    p.add_argument("wasm")
+    p.add_argument("wasm", help="path of the component (.wasm)")
 
     w = sub.add_parser("worker", help="manage and invoke workers").add_subparsers(dest="action", required=True)
-    p = client(w.add_parser("add"))
+    p = worker_args(client(w.add_parser("add", help="create a worker")))
+    p.add_argument("--arg", action="append", default=[], help="a command-line argument (repeatable)")
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
+                   help="an environment variable (repeatable)")
+    for action, text in (("get", "show a worker's metadata"), ("delete", "delete a worker and its oplog"),
+                         ("resume", "resume an interrupted worker"), ("key", "create an invocation key"),
+                         ("connect", "stream the worker's output events until it is deleted")):
+        worker_args(client(w.add_parser(action, help=text)))
+    p = client(w.add_parser("list", help="list a template's workers"))
     p.add_argument("template_id")
-    p.add_argument("name")
-    p.add_argument("--arg", action="append", default=[])
-    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
-    for action in ("get", "delete", "resume", "connect"):
-        p = client(w.add_parser(action))
-        p.add_argument("template_id")
-        p.add_argument("name")
-    p = client(w.add_parser("list"))
-    p.add_argument("template_id")
-    p.add_argument("--filter", action="append", default=[])
-    for action in ("invoke", "invoke-and-await"):
-        p = client(w.add_parser(action))
-        p.add_argument("template_id")
-        p.add_argument("name")
-        p.add_argument("function")
+    p.add_argument("--filter", action="append", default=[], help="PROPERTY OP VALUE (repeatable)")
+    p.add_argument("--count", type=int, help="page size")
+    p.add_argument("--cursor", help="cursor of the previous page")
+    for action, text in (("invoke", "queue an invocation"), ("invoke-and-await", "invoke and wait for the result")):
+        p = worker_args(client(w.add_parser(action, help=text)))
+        p.add_argument("function", help="e.g. golem:it/api/add-item")
         p.add_argument("params", nargs="?", default="[]", help="JSON array of parameters")
-        p.add_argument("--key")
-        p.add_argument("--calling-convention", default="component")
-    p = client(w.add_parser("interrupt"))
-    p.add_argument("template_id")
-    p.add_argument("name")
-    p.add_argument("--recover-immediately", action="store_true")
-    p = client(w.add_parser("complete"))
-    p.add_argument("template_id")
-    p.add_argument("name")
-    p.add_argument("oplog_idx", type=int)
+        p.add_argument("--calling-convention", default="component", choices=["component", "stdio"])
+        if action == "invoke-and-await":
+            p.add_argument("--key", help="invocation key (from `worker key`) for exactly-once")
+    p = worker_args(client(w.add_parser("interrupt", help="interrupt a running or suspended worker")))
+    p.add_argument("--recover-immediately", action="store_true", help="simulate a crash and recover at once")
+    p = worker_args(client(w.add_parser("complete", help="complete a promise")))
+    p.add_argument("oplog_idx", type=int, help="oplog index of the promise")
     p.add_argument("data", help="the data, as text (sent as its UTF-8 bytes)")
-    p = client(w.add_parser("oplog"))
-    p.add_argument("template_id")
-    p.add_argument("name")
+    p = worker_args(client(w.add_parser("oplog", help="read a worker's oplog")))
     p.add_argument("--from", dest="start", type=int, default=1)
     p.add_argument("--count", type=int, default=100)
 
@@ -135,21 +146,34 @@ def _worker_path(args, suffix: str = "") -> str:
     return f"/v1/templates/{args.template_id}/workers/{args.name}{suffix}"
 
 
+def _read_wasm(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise ClientError(f"cannot read {path}: {e.strerror}") from None
+
+
+def _params(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise ClientError(f"params must be JSON (e.g. '[1, \"text\"]'): {e}") from None
+
+
 def run_client(args) -> object:
     c = args.command
     a = args.action
     if c == "template":
         if a == "add":
             body, ctype = _multipart({"name": (None, args.name.encode()),
-                                      "template": (Path(args.wasm).name, Path(args.wasm).read_bytes())})
+                                      "template": (Path(args.wasm).name, _read_wasm(args.wasm))})
             return _request(args, "POST", "/v1/templates", body=body, content_type=ctype)
         if a == "list":
             return _request(args, "GET", "/v1/templates", query={"template-name": args.name})
         return _request(args, "PUT", f"/v1/templates/{args.template_id}/upload",
-                        body=Path(args.wasm).read_bytes(), content_type="application/octet-stream")
+                        body=_read_wasm(args.wasm), content_type="application/octet-stream")
     if a == "add":
-        env = [e.split("=", 1) for e in args.env]
-        body = json.dumps({"name": args.name, "args": args.arg, "env": env}).encode()
+        body = json.dumps({"name": args.name, "args": args.arg, "env": [list(kv) for kv in args.env]}).encode()
         return _request(args, "POST", f"/v1/templates/{args.template_id}/workers", body=body,
                         content_type="application/json")
     if a == "get":
@@ -158,10 +182,13 @@ def run_client(args) -> object:
         return _request(args, "DELETE", _worker_path(args))
     if a == "resume":
         return _request(args, "POST", _worker_path(args, "/resume"))
+    if a == "key":
+        return _request(args, "POST", _worker_path(args, "/key"))
     if a == "list":
-        return _request(args, "GET", f"/v1/templates/{args.template_id}/workers", query={"filter": args.filter})
+        return _request(args, "GET", f"/v1/templates/{args.template_id}/workers",
+                        query={"filter": args.filter, "count": args.count, "cursor": args.cursor})
     if a in ("invoke", "invoke-and-await"):
-        body = json.dumps({"params": json.loads(args.params)}).encode()
+        body = json.dumps({"params": _params(args.params)}).encode()
         query = {"function": args.function, "calling-convention": args.calling_convention}
         if a == "invoke-and-await":
             query["invocation-key"] = args.key
