@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 
 from oplog import (
-    CompletePromise, Create, CreatePromise, InvocationKeyRecord, OplogStore, PendingWorkerInvocation,
+    CompletePromise, Create, CreatePromise, ExportedFunctionCompleted, InvocationKeyRecord, OplogStore, PendingWorkerInvocation,
     PromiseRecord, WorkerExists, WorkerRecord, promise_key,
 )
 
@@ -147,14 +147,24 @@ class Executor:
         """Bind to the running loop and continue every worker with unfinished work."""
         self.loop = asyncio.get_running_loop()
         recovered = 0
-        for _, rec in self.store.scan("workers"):
-            if rec.status in UNFINISHED or rec.pending_count > 0:
+        for key, rec in self.store.scan("workers"):
+            if rec.status in UNFINISHED or rec.pending_count > 0 or self._invocation_in_flight(key, rec):
                 worker = self._worker_from_record(rec)
                 worker.resume_requested = True
                 worker.kick()
                 recovered += 1
         if recovered:
             log.info("recovering workers with unfinished work", count=recovered)
+
+    def _invocation_in_flight(self, key: str, rec: WorkerRecord) -> bool:
+        """Did the worker stop inside an invocation? Its row is not rewritten per call, the log tells."""
+        if rec.status in ("Interrupted", "Failed", "Exited"):
+            return False
+        last = self.store.committed_last_index(key)
+        if last <= 1:
+            return False
+        entry = self.store.read(key, last, 1)[0][1]
+        return not isinstance(entry, (ExportedFunctionCompleted, Create))
 
     async def close(self) -> None:
         if self._closed:
@@ -314,19 +324,21 @@ class Executor:
 
     # ------------------------------------------------------------ invocations
 
-    def _prepare(self, worker: Worker, function: str, params: Any, convention: str) -> str:
+    def _prepare(self, worker: Worker, function: str, params: Any, convention: str) -> tuple[str, list | None]:
+        """Resolve and type-check before anything is written (400 material); returns the
+        canonical function name and the converted params, reused for the first attempt."""
         if convention not in CONVENTIONS:
             raise InvalidRequest(f"unknown calling convention {convention!r}; use one of {', '.join(CONVENTIONS)}")
         template = self.templates.load(worker.identity.template_id, worker.identity.template_version)
         info = template.resolve(function)
         if convention == "component":
             try:
-                lower_params(info.params, params, info.lowerers)
+                return info.name, lower_params(info.params, params, info.lowerers)
             except ValueMismatch as e:
                 raise InvalidRequest(f"invalid params for {info.name}: {e}") from None
-        elif info.params:
+        if info.params:
             raise InvalidRequest(f"{info.name} takes parameters; the stdio convention needs a function without any")
-        return info.name
+        return info.name, None
 
     async def new_key(self, account_id: str, template_id: str, name: str) -> str:
         worker = await self.get_or_create(account_id, template_id, name)
@@ -339,7 +351,7 @@ class Executor:
                      convention: str = "component") -> None:
         """Queue an invocation; returns once it is durable (SPEC §4 invoke)."""
         worker = await self.get_or_create(account_id, template_id, name)
-        function = self._prepare(worker, function, params, convention)
+        function, _ = self._prepare(worker, function, params, convention)
         if worker.status in (FAILED, EXITED):
             raise InvocationFailed("previous invocation failed" if worker.status == FAILED else "exited")
         idx, commit = worker.wlog.append_with_commit(PendingWorkerInvocation(
@@ -352,7 +364,7 @@ class Executor:
                                key: str | None = None, convention: str = "component",
                                timeout: float | None = None) -> Any:
         worker = await self.get_or_create(account_id, template_id, name)
-        function = self._prepare(worker, function, params, convention)
+        function, lowered = self._prepare(worker, function, params, convention)
         fut = None
         if key is not None:
             rec = self.store.get("keys", key)
@@ -370,7 +382,7 @@ class Executor:
                     return fut
         if fut is None:
             fut = self.loop.create_future()
-            worker.enqueue(Invocation(function, params, key, convention, future=fut))
+            worker.enqueue(Invocation(function, params, key, convention, future=fut, lowered=lowered))
         if timeout is None:
             return await asyncio.shield(fut)  # the caller going away must not cancel the invocation
         try:

@@ -43,7 +43,7 @@ class Invocation:
     pending_idx: int | None = None     # index of its PendingWorkerInvocation, if queued durably
     start_idx: int | None = None       # index of its ExportedFunctionInvoked once started
     future: Any = None                 # asyncio.Future of the caller, if one waits
-    attempts: int = 0
+    lowered: list[Any] | None = None   # params already converted while validating (first attempt only)
 
 
 # ------------------------------------------------------------------ outcomes
@@ -173,7 +173,7 @@ class WorkerInstance:
             self._funcs[info.name] = f
         return f
 
-    def _call(self, function: str, params: Any, convention: str) -> tuple[str, Any]:
+    def _call(self, function: str, params: Any, convention: str, lowered: list[Any] | None = None) -> tuple[str, Any]:
         """Call an export. Returns ("ok", json_result) or ("trap", Trapped|Stopped)."""
         info = self.template.resolve(function)
         state = self.state
@@ -182,6 +182,8 @@ class WorkerInstance:
             self._configure_wasi(json.dumps(params).encode() if params is not None else b"")
             state.stdout_capture = []
             args: list[Any] = []
+        elif lowered is not None:
+            args = lowered
         else:
             try:
                 args = lower_params(info.params, params, info.lowerers)
@@ -299,7 +301,8 @@ class WorkerInstance:
                 start_puts)
             self.state.cursor.live()
         started = time.monotonic_ns()
-        status, value = self._call(inv.function, inv.params, inv.convention)
+        lowered, inv.lowered = inv.lowered, None
+        status, value = self._call(inv.function, inv.params, inv.convention, lowered)
         if status == "ok":
             self.state.cursor.live()
             entry = ExportedFunctionCompleted(timestamp=time.time_ns(), result=value,

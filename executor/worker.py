@@ -155,13 +155,13 @@ class Worker:
 
     def _invoke_on_thread(self, inv: Invocation):
         inst = self.instance
+        # The ExportedFunctionInvoked entry itself marks unfinished work for recovery, so the
+        # worker row is written only when what it caches really changes (not Idle->Running->Idle
+        # on every call: that would double the writes of the hot path).
         start_puts = ()
-        if inv.start_idx is None:
-            puts = [self._record_put()]
-            if inv.key is not None:
-                puts.append(("keys", inv.key, InvocationKeyRecord(
-                    template_id=self.identity.template_id, worker_name=self.identity.worker_name, state="pending")))
-            start_puts = tuple(puts)
+        if inv.start_idx is None and inv.key is not None:
+            start_puts = (("keys", inv.key, InvocationKeyRecord(
+                template_id=self.identity.template_id, worker_name=self.identity.worker_name, state="pending")),)
 
         def complete_puts(idx: int):
             # Runs on the guest thread: build the rows, leave the worker's fields to _handle.
@@ -170,9 +170,12 @@ class Worker:
                 puts.append(("keys", inv.key, InvocationKeyRecord(
                     template_id=self.identity.template_id, worker_name=self.identity.worker_name,
                     state="complete", completed_idx=idx)))
-            puts.append(("workers", self.key, msgspec.structs.replace(
-                self.record, status=RUNNING if self.queue else IDLE, retry_count=0,
-                last_error=self.last_error, pending_count=len(self.queue))))
+            rec = self.record
+            pending = len(self.queue)
+            if rec.status != IDLE or rec.pending_count != pending or rec.retry_count or rec.last_error != self.last_error:
+                self.record = msgspec.structs.replace(rec, status=IDLE, retry_count=0, last_error=self.last_error,
+                                                      pending_count=pending)
+                puts.append(("workers", self.key, self.record))
             return puts
         return inst.invoke(inv, start_puts, complete_puts)
 
