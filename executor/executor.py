@@ -12,7 +12,6 @@ import threading
 import time
 import uuid
 from collections import OrderedDict, defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,8 @@ from oplog import (
 
 from .codec import ValueMismatch, lower_params
 from .engine import EpochTicker, new_engine
+from .guest_pool import GuestPool
+from .warmup import warm_up
 from .errors import AlreadyExists, InvalidRequest, InvocationFailed, InvocationTimeout, LimitExceeded, NotFound
 from .host import build_linker, needs_native_io
 from .host import wasi as host_wasi
@@ -125,6 +126,7 @@ class Services:
 
 class Executor:
     def __init__(self, data_dir: str | Path, *, durability: str = "sync", config: ExecutorConfig | None = None):
+        warm_up()  # before any guest thread encodes an entry (see warmup.py)
         self.config = config or ExecutorConfig()
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -132,7 +134,7 @@ class Executor:
         self.runtime = Runtime(self.config)
         self.templates = TemplateStore(self.store, self.runtime.engine, self.data_dir / "compiled")
         self.services = Services(self, self.config.short_sleep_ns)
-        self.pool = ThreadPoolExecutor(self.config.guest_threads, thread_name_prefix="golemite-guest")
+        self.pool = GuestPool(self.config.guest_threads)
         self.workers: dict[str, Worker] = {}
         self._live: OrderedDict[str, Worker] = OrderedDict()
         self.metrics: dict[str, float] = defaultdict(float)
@@ -192,12 +194,12 @@ class Executor:
                 if inv.future is not None and not inv.future.done():
                     inv.future.set_exception(stopping)
                     inv.future.exception()
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool.shutdown()
         self.runtime.close()
         self.store.close()
 
     async def run_guest(self, fn, *args):
-        return await self.loop.run_in_executor(self.pool, fn, *args)
+        return await self.pool.run(fn, *args)
 
     # ------------------------------------------------------------ live instance LRU
 

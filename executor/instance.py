@@ -24,6 +24,7 @@ from oplog import (
 
 from .codec import ValueMismatch, lower_params
 from .engine import install_deadline_callback
+from .fastcall import FastFunc
 from .errors import ReplayDivergence
 from .host import HostState, Interrupt, Signal
 from .host.cursor import ReplayCursor
@@ -170,7 +171,7 @@ class WorkerInstance:
             f = self.instance.get_func(self.store, idx) if idx is not None else None
             if f is None:
                 raise ValueError(f"export {info.name} not found in the instance")
-            self._funcs[info.name] = f
+            f = self._funcs[info.name] = FastFunc(f, self.store)
         return f
 
     def _call(self, function: str, params: Any, convention: str, lowered: list[Any] | None = None) -> tuple[str, Any]:

@@ -177,7 +177,15 @@ class Worker:
                                                       pending_count=pending)
                 puts.append(("workers", self.key, self.record))
             return puts
-        return inst.invoke(inv, start_puts, complete_puts)
+        outcome = inst.invoke(inv, start_puts, complete_puts)
+        fut = inv.future
+        if isinstance(outcome, Completed) and fut is not None:
+            # Settle the caller straight from the commit, without waiting for this thread's
+            # result to reach the event loop first: one thread hop less on the latency path.
+            loop, result = self.ex.loop, outcome.result
+            outcome.commit.add_done_callback(
+                lambda err: loop.call_soon_threadsafe(_settle, fut, err, result))
+        return outcome
 
     async def _load(self) -> bool:
         """Build a fresh instance and replay the log into it."""
@@ -254,16 +262,8 @@ class Worker:
             self.current = None
             self.retry_count = 0
             self.status = RUNNING if self.queue else IDLE
-            fut = inv.future
             if inv.key is not None:
                 self.key_futures.pop(inv.key, None)
-            if fut is not None and not fut.done():
-                loop = self.ex.loop
-                result = outcome.result
-
-                def resolve(err, fut=fut):
-                    loop.call_soon_threadsafe(_settle, fut, err, result)
-                outcome.commit.add_done_callback(resolve)
             return
         self.drop_instance()
         if isinstance(outcome, Stopped):
