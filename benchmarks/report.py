@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import subprocess
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,19 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def revision() -> str:
+    """The commit measured, marked when the working tree had changes (others edit it too)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown commit"
+    return f"commit {head}" + (" with uncommitted changes" if dirty else "")
+
+
 def load_average() -> str:
     """The 1-minute load average: other work on a 2-core machine moves every figure."""
     try:
@@ -55,7 +69,7 @@ def document(results: list[dict[str, Any]], quick: bool, load_before: str = "") 
     mode = "quick" if quick else "full"
     load = f"load average {load_before} before, {load_average()} after" if load_before else \
         f"load average {load_average()}"
-    return (f"# golemite benchmarks ({mode} run)\n\n{when}; {machine()}; {load}.\n"
+    return (f"# golemite benchmarks ({mode} run)\n\n{when}; {machine()}; {load}; {revision()}.\n"
             f"ratio = value / baseline; baselines are measured in the same run.\n\n{table(results)}\n")
 
 
