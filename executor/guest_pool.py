@@ -46,6 +46,9 @@ class GuestPool:
                 loop.call_soon_threadsafe(_set_exception, fut, e)
             else:
                 loop.call_soon_threadsafe(_set_result, fut, result)
+            # Drop references before blocking again: an idle thread must not keep the
+            # last result (e.g. a dropped instance) alive.
+            item = loop = fut = fn = args = result = None
 
     def run(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future:
         """Run `fn(*args)` on a guest thread; the returned future resolves on this loop."""

@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,8 +128,18 @@ class WorkerInstance:
 
     def _configure_wasi(self, stdin: bytes | None) -> None:
         cfg = WasiConfig()
-        cfg.stdout_custom = lambda data: self._output("stdout", bytes(data))
-        cfg.stderr_custom = lambda data: self._output("stderr", bytes(data))
+        # wasmtime-py keeps these callbacks in a process-wide table until the store is
+        # freed: a strong reference to this instance there would keep both alive forever.
+        me = weakref.ref(self)
+
+        def output(stream: str):
+            def write(data) -> None:
+                inst = me()
+                if inst is not None:
+                    inst._output(stream, bytes(data))
+            return write
+        cfg.stdout_custom = output("stdout")
+        cfg.stderr_custom = output("stderr")
         if stdin is not None:
             fd, path = tempfile.mkstemp(prefix="golemite-stdin-")
             with os.fdopen(fd, "wb") as f:

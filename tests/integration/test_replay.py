@@ -125,3 +125,15 @@ async def test_guest_memory_limit(tmp_path):
         assert await h.call(tid, "m", f"{COUNTER}/increment") == [1]  # other workers are unaffected
     finally:
         await h.ex.close()
+
+
+async def test_evicted_instance_and_its_store_are_freed(harness):
+    import gc
+    import weakref
+    tid = await harness.template("shopping-cart")
+    await harness.call(tid, "w", "golem:it/api/initialize-cart", ["u"])  # prints: WASI callbacks in use
+    w = harness.ex.get_worker(A, tid, "w")
+    inst, store = weakref.ref(w.instance), weakref.ref(w.instance.store)
+    w.drop_instance()
+    gc.collect()
+    assert inst() is None and store() is None
