@@ -16,6 +16,7 @@ import msgspec
 from wasmtime import component as cm
 
 from . import types as T
+from . import wasmtime_compat  # noqa: F401 - makes wasmtime-py honour explicit variant tags
 
 Lower = Callable[[Any], Any]
 Lift = Callable[[Any], Any]
@@ -41,7 +42,13 @@ class ValueMismatch(ValueError):
         return f"{prefix}expected {self.expected}, got {_describe_json(self.got)}"
 
 
+class Found(str):
+    """What was found, already put in words (not a JSON value to describe)."""
+
+
 def _describe_json(v: Any) -> str:
+    if isinstance(v, Found):
+        return str(v)
     if v is None:
         return "null"
     if isinstance(v, bool):
@@ -175,6 +182,9 @@ def _build_lowerer(t: T.WitType) -> Lower:
         def low_flags(v):
             if type(v) is list and all(type(n) is str and n in names for n in v):
                 return set(v)
+            unknown = [n for n in v if type(n) is not str or n not in names] if type(v) is list else []
+            if unknown:
+                raise ValueMismatch(f"an array of names from {expected}", Found(f"unknown flag {unknown[0]!r}"))
             raise ValueMismatch(f"an array of names from {expected}", v)
         return low_flags
     if isinstance(t, T.Option):
@@ -236,14 +246,14 @@ def _lower_record(t: T.Record) -> Lower:
             raise ValueMismatch(expected, v)
         extra = [k for k in v if k not in known]
         if extra:
-            raise ValueMismatch(f"only the fields of {type_name(t)}", f"unknown field {extra[0]!r}")
+            raise ValueMismatch(f"only the fields of {type_name(t)}", Found(f"unknown field {extra[0]!r}"))
         r = cm.Record()
         for name, f, optional in fields:
             if name not in v:
                 if optional:
-                    setattr(r, name, None)
+                    setattr(r, name, f(None))  # an omitted option field is none
                     continue
-                raise ValueMismatch(f"field {name!r}", "nothing").at(f".{name}")
+                raise ValueMismatch(f"field {name!r}", Found("it is missing")).at(f".{name}")
             try:
                 setattr(r, name, f(v[name]))
             except ValueMismatch as e:
@@ -252,17 +262,16 @@ def _lower_record(t: T.Record) -> Lower:
     return low_record
 
 
-def _case_lowerers(t: T.WitType) -> tuple[bool, dict[str, tuple[Lower | None]]]:
-    cases = T.variant_cases(t)
-    return T.is_tagged(cases), {n: (None if ct is None else lowerer(ct)) for n, ct in cases}
+def _case_lowerers(t: T.WitType) -> dict[str, Lower | None]:
+    return {n: (None if ct is None else lowerer(ct)) for n, ct in T.variant_cases(t)}
 
 
-def _wrap(tagged: bool, name: str, payload: Any) -> Any:
-    return cm.Variant(name, payload) if tagged else payload
+def _case(name: str, payload: Any) -> cm.Variant:
+    # Always tagged: see wasmtime_compat for why an untagged value can go to the wrong case.
+    return cm.Variant(name, payload)
 
 
 def _lower_option(t: T.Option) -> Lower:
-    tagged = T.is_tagged(T.variant_cases(t))
     inner = lowerer(t.inner)
     # A bare inner value cannot tell some(none) from none when the inner type is itself
     # nullable, so nested options use {"some": v} on the outside.
@@ -270,38 +279,38 @@ def _lower_option(t: T.Option) -> Lower:
 
     def low_option(v):
         if v is None:
-            return _wrap(tagged, "none", None)
+            return _case("none", None)
         if nested:
             if type(v) is dict and len(v) == 1 and "some" in v:
                 v = v["some"]
             else:
                 raise ValueMismatch(f"{type_name(t)} (null or {{\"some\": value}})", v)
         try:
-            return _wrap(tagged, "some", inner(v))
+            return _case("some", inner(v))
         except ValueMismatch as e:
             raise e.at("?") from None
     return low_option
 
 
 def _lower_cases(t: T.WitType, what: str) -> Lower:
-    tagged, lows = _case_lowerers(t)
+    lows = _case_lowerers(t)
     expected = f"{type_name(t)} ({what})"
 
     def low_case(v):
         if type(v) is str and v in lows and lows[v] is None:
-            return _wrap(tagged, v, None)  # a unit case may be given by its bare name
+            return _case(v, None)  # a unit case may be given by its bare name
         if type(v) is not dict or len(v) != 1:
             raise ValueMismatch(expected, v)
         (name, payload), = v.items()
         if name not in lows:
-            raise ValueMismatch(expected, f"case {name!r}")
+            raise ValueMismatch(expected, Found(f"unknown case {name!r}"))
         low = lows[name]
         if low is None:
             if payload is not None:
                 raise ValueMismatch(f"null payload for case {name!r}", payload).at(f".{name}")
-            return _wrap(tagged, name, None)
+            return _case(name, None)
         try:
-            return _wrap(tagged, name, low(payload))
+            return _case(name, low(payload))
         except ValueMismatch as e:
             raise e.at(f".{name}") from None
     return low_case
@@ -354,27 +363,39 @@ def _build_lifter(t: T.WitType) -> Lift:
     return _lift_cases(t)
 
 
+def _exact_classes(t: T.WitType | None) -> frozenset[type]:
+    """The exact Python classes wasmtime-py lifts a payload of `t` to (None for no payload).
+
+    Exact classes, not isinstance: `True` is an instance of `int`, and an untagged option
+    payload is None or its inner value, never "any object".
+    """
+    if t is None:
+        return frozenset({type(None)})
+    if isinstance(t, (T.Option, T.Result, T.Variant)):
+        cases = T.variant_cases(t)
+        if T.is_tagged(cases):
+            return frozenset({cm.Variant})
+        out: set[type] = set()
+        for _, ct in cases:
+            out |= _exact_classes(ct)
+        return frozenset(out)
+    return frozenset(T.python_classes(t))
+
+
 def _lift_cases(t: T.WitType) -> Lift:
     cases = T.variant_cases(t)
     tagged = T.is_tagged(cases)
     lifts = {n: (None if ct is None else lifter(ct)) for n, ct in cases}
-    by_class: list[tuple[tuple[type, ...], str]] = []
-    unit_case = None
-    for n, ct in cases:
-        if ct is None:
-            unit_case = n
-        else:
-            by_class.append((tuple(T.python_classes(ct)), n))
+    by_class = [(_exact_classes(ct), n) for n, ct in cases]
     is_option = isinstance(t, T.Option)
     nested = is_option and isinstance(t.inner, T.Option)
 
     def case_of(v) -> tuple[str, Any]:
         if tagged:
             return v.tag, v.payload
-        if v is None:
-            return unit_case, None
+        cls = type(v)
         for classes, n in by_class:
-            if isinstance(v, classes):
+            if cls in classes:
                 return n, v
         raise TypeError(f"cannot tell the case of {v!r} for {type_name(t)}")
 

@@ -326,12 +326,33 @@ class Executor:
 
     # ------------------------------------------------------------ invocations
 
-    def _prepare(self, worker: Worker, function: str, params: Any, convention: str) -> tuple[str, list | None]:
+    async def _prepared_worker(self, account_id: str, template_id: str, name: str, function: str, params: Any,
+                               convention: str) -> tuple[Worker, str, list | None]:
+        """Check the call against the worker's template version, then get or create the worker.
+
+        A call that is rejected (400) writes nothing: not even the implicit worker.
+        """
+        try:
+            worker: Worker | None = self.get_worker(account_id, template_id, name)
+            version = worker.identity.template_version
+        except NotFound:
+            self.check_name(name)
+            worker, version = None, self.templates.get_record(account_id, template_id).latest_version
+        function, lowered = self._prepare(template_id, version, function, params, convention)
+        if worker is None:
+            worker = await self.get_or_create(account_id, template_id, name)
+            if worker.identity.template_version != version:  # a newer version raced in: check again
+                function, lowered = self._prepare(template_id, worker.identity.template_version,
+                                                  function, params, convention)
+        return worker, function, lowered
+
+    def _prepare(self, template_id: str, version: int, function: str, params: Any,
+                 convention: str) -> tuple[str, list | None]:
         """Resolve and type-check before anything is written (400 material); returns the
         canonical function name and the converted params, reused for the first attempt."""
         if convention not in CONVENTIONS:
             raise InvalidRequest(f"unknown calling convention {convention!r}; use one of {', '.join(CONVENTIONS)}")
-        template = self.templates.load(worker.identity.template_id, worker.identity.template_version)
+        template = self.templates.load(template_id, version)
         info = template.resolve(function)
         if convention == "component":
             try:
@@ -352,8 +373,7 @@ class Executor:
     async def invoke(self, account_id: str, template_id: str, name: str, function: str, params: Any,
                      convention: str = "component") -> None:
         """Queue an invocation; returns once it is durable (SPEC §4 invoke)."""
-        worker = await self.get_or_create(account_id, template_id, name)
-        function, _ = self._prepare(worker, function, params, convention)
+        worker, function, _ = await self._prepared_worker(account_id, template_id, name, function, params, convention)
         if worker.status in (FAILED, EXITED):
             raise InvocationFailed("previous invocation failed" if worker.status == FAILED else "exited")
         idx, commit = worker.wlog.append_with_commit(PendingWorkerInvocation(
@@ -365,8 +385,8 @@ class Executor:
     async def invoke_and_await(self, account_id: str, template_id: str, name: str, function: str, params: Any,
                                key: str | None = None, convention: str = "component",
                                timeout: float | None = None) -> Any:
-        worker = await self.get_or_create(account_id, template_id, name)
-        function, lowered = self._prepare(worker, function, params, convention)
+        worker, function, lowered = await self._prepared_worker(account_id, template_id, name, function, params,
+                                                                convention)
         fut = None
         if key is not None:
             rec = self.store.get("keys", key)

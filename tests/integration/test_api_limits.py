@@ -195,8 +195,6 @@ async def test_bad_invoke_bodies_are_400(client):
     await assert_error(r, 400, "invocation key")
 
 
-@pytest.mark.xfail(reason="Executor.invoke/invoke_and_await call get_or_create before _prepare checks the "
-                          "function and params, so a rejected call still creates the worker", strict=True)
 async def test_a_rejected_invocation_creates_no_worker(client):
     tid = await template(client, "counter")
     r = await client.post(f"/v1/templates/{tid}/workers/w/invoke-and-await?function={COUNTER}/nope",
