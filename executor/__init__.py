@@ -5,11 +5,11 @@ from .errors import (
     AlreadyExists, ExecutorError, InvalidRequest, InvocationFailed, InvocationTimeout, LimitExceeded,
     NotFound, ReplayDivergence, WorkerInterrupted,
 )
-from .executor import Executor, ExecutorConfig
+from .executor import CONVENTIONS, Executor, ExecutorConfig
 from .worker import Worker
 
 __all__ = [
-    "Accounts", "AlreadyExists", "DEFAULT_ACCOUNT", "Executor", "ExecutorConfig", "ExecutorError",
+    "Accounts", "AlreadyExists", "CONVENTIONS", "DEFAULT_ACCOUNT", "Executor", "ExecutorConfig", "ExecutorError",
     "InvalidRequest", "InvocationFailed", "InvocationTimeout", "LimitExceeded", "NotFound",
     "ReplayDivergence", "Worker", "WorkerInterrupted",
 ]
