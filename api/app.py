@@ -30,6 +30,7 @@ _decode_invoke = msgspec.json.Decoder(M.InvokeBody)
 _decode_complete = msgspec.json.Decoder(M.CompleteBody)
 OPEN_PATHS = ("/healthz", "/metrics", "/openapi.json")
 
+
 # ------------------------------------------------------------------ middlewares
 
 @web.middleware
@@ -47,6 +48,7 @@ async def access_log_middleware(request: web.Request, handler):
                  duration_ms=round((time.perf_counter() - started) * 1000, 2),
                  request_id=request.get(REQUEST_ID))
 
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler):
     if request.path in OPEN_PATHS:
@@ -61,16 +63,19 @@ async def auth_middleware(request: web.Request, handler):
     request[ACCOUNT] = account
     return await handler(request)
 
+
 # ------------------------------------------------------------------ helpers
 
 def _ex(request) -> Executor:
     return request.app[EXECUTOR]
+
 
 async def _body(request: web.Request, decoder):
     raw = await request.read()
     if not raw.strip():
         raise InvalidRequest("the request body is empty; send a JSON object")
     return decoder.decode(raw)
+
 
 def _int_query(request, name: str, default: int | None = None, minimum: int = 0) -> int | None:
     raw = request.query.get(name)
@@ -84,6 +89,7 @@ def _int_query(request, name: str, default: int | None = None, minimum: int = 0)
         raise InvalidRequest(f"query parameter {name} must be from {minimum} to {M.MAX_QUERY_INT}")
     return value
 
+
 def _convention(request) -> str:
     # Checked before the executor sees the call, which would first create a missing worker.
     convention = request.query.get("calling-convention", "component")
@@ -91,14 +97,17 @@ def _convention(request) -> str:
         raise InvalidRequest(f"unknown calling-convention {convention!r}; use one of {', '.join(CONVENTIONS)}")
     return convention
 
+
 def _bool_query(request, name: str) -> bool:
     raw = request.query.get(name, "false").lower()
     if raw not in ("true", "false", "1", "0", ""):
         raise InvalidRequest(f"query parameter {name} must be true or false")
     return raw in ("true", "1")
 
+
 def _worker_args(request) -> tuple[str, str, str]:
     return request[ACCOUNT], request.match_info["templateId"], request.match_info["workerName"]
+
 
 # ------------------------------------------------------------------ templates
 
@@ -122,10 +131,12 @@ async def _read_wasm_form(request: web.Request) -> tuple[str, bytes]:
         raise InvalidRequest(*(f"missing form field '{f}'" for f in missing))
     return name, wasm
 
+
 async def create_template(request):
     name, wasm = await _read_wasm_form(request)
     record, version = await _ex(request).templates.add(request[ACCOUNT], name, wasm)
     return json_response(views.template(record, version))
+
 
 async def list_templates(request):
     ex = _ex(request)
@@ -134,25 +145,30 @@ async def list_templates(request):
         out.append(views.template(record, ex.templates.version(request[ACCOUNT], record.template_id)))
     return json_response(out)
 
+
 async def template_versions(request):
     ex, account, tid = _ex(request), request[ACCOUNT], request.match_info["templateId"]
     record = ex.templates.get_record(account, tid)
     return json_response([views.template(record, v) for v in ex.templates.versions(account, tid)])
+
 
 async def latest_template(request):
     ex, account, tid = _ex(request), request[ACCOUNT], request.match_info["templateId"]
     record = ex.templates.get_record(account, tid)
     return json_response(views.template(record, ex.templates.version(account, tid)))
 
+
 async def upload_template(request):
     wasm = await request.read()
     record, version = await _ex(request).templates.update(request[ACCOUNT], request.match_info["templateId"], wasm)
     return json_response(views.template(record, version))
 
+
 async def download_template(request):
     version = _int_query(request, "version")
     data = _ex(request).templates.download(request[ACCOUNT], request.match_info["templateId"], version)
     return web.Response(body=data, content_type="application/octet-stream")
+
 
 # ------------------------------------------------------------------ workers
 
@@ -165,6 +181,7 @@ async def parse_worker_id(request):
     w = _ex(request).get_worker(request[ACCOUNT], tid, name)
     return json_response(views.versioned_worker_id(tid, name, w.record.template_version))
 
+
 async def create_worker(request):
     body = await _body(request, _decode_create)
     env = list(body.env.items()) if isinstance(body.env, dict) else [tuple(kv) for kv in body.env]
@@ -172,13 +189,16 @@ async def create_worker(request):
     w = await _ex(request).create_worker(request[ACCOUNT], tid, body.name, body.args, env)
     return json_response(views.versioned_worker_id(tid, body.name, w.record.template_version))
 
+
 async def get_worker(request):
     w = _ex(request).get_worker(*_worker_args(request))
     return json_response(views.worker_metadata(w.metadata_record()))
 
+
 async def delete_worker(request):
     await _ex(request).delete_worker(*_worker_args(request))
     return json_response({})
+
 
 async def list_workers(request):
     account, tid = request[ACCOUNT], request.match_info["templateId"]
@@ -202,15 +222,18 @@ async def list_workers(request):
         cursor = base64.urlsafe_b64encode(page[-1].worker_name.encode()).decode()
     return json_response(M.WorkersPage([views.worker_metadata(r) for r in page], cursor))
 
+
 async def new_key(request):
     key = await _ex(request).new_key(*_worker_args(request))
     return json_response({"value": key})
+
 
 def _function(request) -> str:
     function = request.query.get("function")
     if not function:
         raise InvalidRequest("query parameter 'function' is required")
     return function
+
 
 async def invoke_and_await(request):
     function, convention = _function(request), _convention(request)
@@ -221,11 +244,13 @@ async def invoke_and_await(request):
         convention=convention, timeout=timeout)
     return json_response({"result": result})
 
+
 async def invoke(request):
     function, convention = _function(request), _convention(request)
     body = await _body(request, _decode_invoke)
     await _ex(request).invoke(*_worker_args(request), function, body.params, convention=convention)
     return json_response({})
+
 
 async def complete_promise(request):
     body = await _body(request, _decode_complete)
@@ -234,13 +259,16 @@ async def complete_promise(request):
     done = await _ex(request).complete_promise(*_worker_args(request), body.oplog_idx, bytes(body.data))
     return json_response(done)
 
+
 async def interrupt(request):
     recover = _bool_query(request, "recover-immediately")
     return json_response(_ex(request).interrupt(*_worker_args(request), recover))
 
+
 async def resume(request):
     _ex(request).resume(*_worker_args(request))
     return json_response({})
+
 
 async def get_oplog(request):
     start = _int_query(request, "from", 1, minimum=1)
@@ -250,6 +278,7 @@ async def get_oplog(request):
     end = entries[-1][0] if entries else start - 1
     nxt = end + 1 if end < last else None
     return json_response(M.OplogPage([views.oplog_entry(i, e) for i, e in entries], nxt))
+
 
 async def connect(request):
     w = _ex(request).get_worker(*_worker_args(request))
@@ -281,10 +310,12 @@ async def connect(request):
         await ws.close()
     return ws
 
+
 # ------------------------------------------------------------------ operations
 
 async def healthz(request):
     return json_response({"status": "ok"})
+
 
 async def metrics(request):
     ex = _ex(request)
@@ -309,8 +340,10 @@ async def metrics(request):
     ]
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
+
 async def openapi(request):
     return json_response(openapi_document())
+
 
 def create_app(executor: Executor, *, invoke_timeout: float = 60.0, max_body_bytes: int = 64 << 20) -> web.Application:
     app = web.Application(client_max_size=max_body_bytes,
@@ -344,5 +377,6 @@ def create_app(executor: Executor, *, invoke_timeout: float = 60.0, max_body_byt
     r.add_get(w + "/{workerName}/oplog", get_oplog)
     r.add_get(w + "/{workerName}/connect", connect)
     return app
+
 
 __all__ = ["create_app", "EXECUTOR", "NotFound"]
