@@ -141,6 +141,7 @@ class Executor:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._completing: dict[str, set[int]] = {}   # promise completions under way, per worker
         self._closed = False
+        self._counts: dict[str, int] | None = None
         self.closing = False                          # set once draining gives up: stop guests
 
     # ------------------------------------------------------------ lifecycle
@@ -225,6 +226,15 @@ class Executor:
             w = self.workers[key] = Worker(self, rec)
         return w
 
+    def _worker_counts(self) -> dict[str, int]:
+        """Workers per account, counted from the index once, then kept up to date."""
+        if self._counts is None:
+            counts: dict[str, int] = {}
+            for _, rec in self.store.scan("workers"):
+                counts[rec.account_id] = counts.get(rec.account_id, 0) + 1
+            self._counts = counts
+        return self._counts
+
     def get_worker(self, account_id: str, template_id: str, worker_name: str) -> Worker:
         key = f"{template_id}/{worker_name}"
         w = self.workers.get(key)
@@ -247,8 +257,8 @@ class Executor:
                             args: list[str] | None = None, env: list[tuple[str, str]] | None = None) -> Worker:
         self.check_name(name)
         template = self.templates.get_record(account_id, template_id)
-        count = sum(1 for _, r in self.store.scan("workers") if r.account_id == account_id)
-        if count >= self.config.max_workers_per_account:
+        counts = self._worker_counts()
+        if counts.get(account_id, 0) >= self.config.max_workers_per_account:
             raise LimitExceeded(f"account has reached its limit of {self.config.max_workers_per_account} workers")
         key = f"{template_id}/{name}"
         now = time.time_ns()
@@ -265,6 +275,7 @@ class Executor:
         except WorkerExists:
             raise AlreadyExists(f"worker {name} already exists for template {template_id}") from None
         await commit
+        counts[account_id] = counts.get(account_id, 0) + 1
         old = self.workers.pop(key, None)
         if old is not None:
             old.deleted = True
@@ -321,6 +332,8 @@ class Executor:
             batch.delete("promises", k)
         await self.store.commit(batch)
         self.workers.pop(w.key, None)
+        counts = self._worker_counts()
+        counts[account_id] = max(0, counts.get(account_id, 0) - 1)
         for q in list(w.listeners):
             q.put_nowait(None)  # tells /connect streams to close
 
