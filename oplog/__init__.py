@@ -1,6 +1,19 @@
 """golemite oplog: durable per-worker logs and index tables on LMDB.
 
 Knows nothing of wasm or HTTP. The executor uses only the names exported here.
+
+    store = OplogStore(data_dir / "oplog")          # starts the writer thread
+    b = store.batch()
+    b.create_log(key)                               # key = worker_key(template_id, name)
+    idx = b.append(key, Create(...))                # the index is known at once (1 here)
+    b.put(Table.WORKERS, key, WorkerRecord(...))
+    store.submit(b).wait()                          # or: await store.commit(b)
+    store.read(key)                                 # [(1, Create(...))], committed data only
+    store.close()
+
+Submit a batch promptly once it holds indexes: until it is submitted (or
+discarded, or dropped), later entries of the same worker wait for it, so the
+log on disk never has a hole.
 """
 
 from .batch import Batch

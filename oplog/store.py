@@ -194,6 +194,8 @@ class OplogStore:
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until everything submitted so far is durable; TimeoutError after `timeout` s."""
+        if threading.get_ident() == self._thread.ident:
+            raise OplogError("flush() called from the oplog writer thread (a commit callback)")
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             target = self._seq
@@ -203,6 +205,8 @@ class OplogStore:
             while self._done_seq < target or self._fills_done < fills:
                 if self._failed is not None:
                     self._raise_unusable()
+                if self._closing and not self._thread.is_alive():
+                    return  # closed: what close() committed is all there will be
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise TimeoutError(f"oplog not flushed after {timeout} s")

@@ -1,9 +1,9 @@
 """The group-commit writer: the only thread that opens LMDB write transactions.
 
-Each round takes the first queued batch, drains up to `max_batches_per_commit`
-more without waiting, applies them all in one transaction and commits: one
-fsync covers every batch of the round. Only then are their Commit handles
-resolved.
+Each round takes the batches submitted so far (see OplogStore._take for how it
+waits for a cohort without waking once per batch), applies them all in one
+transaction and commits: one fsync covers every batch of the round. Only then
+are their Commit handles resolved.
 
 Batches normally commit in submission order. The one exception keeps every
 log gap-free on disk: a batch whose entries come after an index still held by
@@ -20,14 +20,15 @@ from typing import TYPE_CHECKING
 import lmdb
 import structlog
 
-from .commit import resolve_all
 from .batch import APPEND, DEL, DELLOG, INDEX_WIDTH, Batch, filler_batches
+from .commit import resolve_all
 from .errors import StoreClosed, WriterFailed
 
 if TYPE_CHECKING:
     from .store import OplogStore
 
 log = structlog.get_logger(__name__)
+
 
 class Held:
     """The APPEND ops of a batch that will never commit, queued for NoOp filling."""
