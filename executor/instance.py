@@ -320,7 +320,7 @@ class WorkerInstance:
             entry = ExportedFunctionCompleted(timestamp=time.time_ns(), result=value,
                                               consumed_ns=time.monotonic_ns() - started)
             idx, commit = self.wlog.append_then_put(entry, complete_puts)
-            return Completed(value, idx, commit)
+            return Completed(value, idx, commit)  # commit is None while the worker log holds the batch
         return value
 
 

@@ -177,7 +177,13 @@ class Worker:
                                                       pending_count=pending)
                 puts.append(("workers", self.key, self.record))
             return puts
-        outcome = inst.invoke(inv, start_puts, complete_puts)
+        self.wlog.hold()
+        try:
+            outcome = inst.invoke(inv, start_puts, complete_puts)
+        finally:
+            commit = self.wlog.release()
+        if isinstance(outcome, Completed):
+            outcome.commit = commit
         fut = inv.future
         if isinstance(outcome, Completed) and fut is not None:
             # Settle the caller straight from the commit, without waiting for this thread's
