@@ -88,16 +88,12 @@ class Services:
 
     def create_promise(self, state) -> int:
         ident = state.identity
-        idx_holder = {}
-
-        def make(idx):
-            idx_holder["idx"] = idx
-            return CreatePromise(timestamp=time.time_ns())
-        idx = state.append_at(make)
         wlog = self.ex.workers[ident.worker_key].wlog
-        wlog.put("promises", promise_key(ident.template_id, ident.worker_name, idx),
-                 PromiseRecord(template_id=ident.template_id, worker_name=ident.worker_name,
-                               oplog_idx=idx, state="pending"))
+        tid, name = ident.template_id, ident.worker_name
+        idx, _ = wlog.append_then_put(
+            CreatePromise(timestamp=time.time_ns()),
+            lambda i: (("promises", promise_key(tid, name, i),
+                        PromiseRecord(template_id=tid, worker_name=name, oplog_idx=i, state="pending")),))
         # A client may complete it as soon as it learns the index: make it durable first.
         wlog.wait()
         return idx
@@ -114,9 +110,14 @@ class Services:
         return fut.result()
 
     def delete_promise(self, template_id, worker_name, idx) -> None:
-        batch = self.ex.store.batch()
-        batch.delete("promises", promise_key(template_id, worker_name, idx))
-        self.ex.store.submit(batch)
+        key = promise_key(template_id, worker_name, idx)
+        worker = self.ex.workers.get(f"{template_id}/{worker_name}")
+        if worker is not None:  # through its log, so it is ordered after the row's creation
+            worker.wlog.delete("promises", key)
+        else:
+            batch = self.ex.store.batch()
+            batch.delete("promises", key)
+            self.ex.store.submit(batch)
 
     def retry_policy_changed(self, state, policy) -> None:
         worker = self.ex.workers.get(state.identity.worker_key)

@@ -109,6 +109,13 @@ class WorkerLog:
             if not held:
                 self.last = self.store.submit(batch)
 
+    def delete(self, table: str, key: str) -> None:
+        with self._lock:
+            batch, held = self._batch_locked()
+            batch.delete(table, key)
+            if not held:
+                self.last = self.store.submit(batch)
+
     # ------------------------------------------------------------ durability
 
     def wait(self) -> None:
