@@ -86,6 +86,20 @@ def _targets(base: str, tid: str) -> list[Target]:
                              {"params": []}, headers=_auth()) for i in range(WORKERS)]
 
 
+async def _first_calls(session: aiohttp.ClientSession, targets: list[Target]) -> None:
+    """One call per worker creates and instantiates it: cold start, not throughput.
+
+    One call each, not two racing ones: concurrent first calls of one new worker are
+    what the warm-up should not depend on.
+    """
+    async def call(t: Target) -> None:
+        async with session.request(t.method, t.url, data=t.body, headers=t.headers) as r:
+            if r.status != 200:
+                raise RuntimeError(f"first call failed: {r.status} {await r.text()}")
+
+    await asyncio.gather(*(call(t) for t in targets))
+
+
 async def _load(targets: list[Target], seconds: float):
     return await run_load(lambda i: targets[i % len(targets)], clients=CLIENTS, seconds=seconds,
                           max_requests=500_000)
@@ -99,7 +113,7 @@ async def _daemon_load(session: aiohttp.ClientSession, tmp: Path, durability: st
         await daemon.ready(session)
         tid = await _upload_counter(session, daemon.base)
         targets = _targets(daemon.base, tid)
-        # First calls create and instantiate the workers: cold start, not throughput.
+        await _first_calls(session, targets)
         await _load(targets, 0.3)
         load = await _load(targets, seconds)
     finally:
