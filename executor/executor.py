@@ -275,12 +275,14 @@ class Executor:
             commit = self.store.submit(batch)
         except WorkerExists:
             raise AlreadyExists(f"worker {name} already exists for template {template_id}") from None
-        await commit
+        # Known at once, before the commit lands: a concurrent first call finds this worker
+        # instead of racing to create a second one. Its entries follow Create in the log, so
+        # nothing about it can become durable before its Create does.
         counts[account_id] = counts.get(account_id, 0) + 1
-        old = self.workers.pop(key, None)
-        if old is not None:
-            old.deleted = True
-        return self._worker_from_record(rec)
+        worker = self.workers[key] = Worker(self, rec)
+        worker.wlog.last = commit
+        await commit
+        return worker
 
     async def get_or_create(self, account_id: str, template_id: str, name: str) -> Worker:
         try:
