@@ -29,7 +29,7 @@ def _serve_parser(sub) -> None:
     p.add_argument("--max-memory-mb", type=int, default=256, help="guest linear memory per worker")
     p.add_argument("--max-invocation-seconds", type=float, default=0, help="wall time of one invocation (0: none)")
     p.add_argument("--max-live-workers", type=int, default=1000, help="instances kept in memory (LRU)")
-    p.add_argument("--guest-threads", type=int, default=8, help="threads that run guest code")
+    p.add_argument("--guest-threads", type=int, default=16, help="threads that run guest code")
     p.add_argument("--demo-template", default=None, metavar="NAME=PATH",
                    help="upload this component for the default account if no template of that name exists")
     p.add_argument("--log-format", choices=["auto", "json", "console"], default="auto",

@@ -26,6 +26,7 @@ from oplog import (
 from .codec import ValueMismatch, lower_params
 from .engine import EpochTicker, new_engine
 from .guest_pool import GuestPool
+from .inbox import LoopInbox
 from .warmup import warm_up
 from .errors import AlreadyExists, InvalidRequest, InvocationFailed, InvocationTimeout, LimitExceeded, NotFound
 from .host import build_linker, needs_native_io
@@ -47,7 +48,7 @@ class ExecutorConfig:
     max_workers_per_account: int = 10_000
     max_memory_mb: int = 256
     max_invocation_seconds: float = 0        # 0: no wall-time limit
-    guest_threads: int = 8
+    guest_threads: int = 16                  # woken only as needed (see guest_pool.py)
     short_sleep_ns: int = host_wasi.SHORT_SLEEP_NS
     drain_seconds: float = 2.0               # on shutdown, how long running invocations may finish
 
@@ -140,6 +141,7 @@ class Executor:
         self._live: OrderedDict[str, Worker] = OrderedDict()
         self.metrics: dict[str, float] = defaultdict(float)
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.inbox: LoopInbox | None = None
         self._completing: dict[str, set[int]] = {}   # promise completions under way, per worker
         self._closed = False
         self._counts: dict[str, int] | None = None
@@ -150,6 +152,7 @@ class Executor:
     async def start(self) -> None:
         """Bind to the running loop and continue every worker with unfinished work."""
         self.loop = asyncio.get_running_loop()
+        self.inbox = LoopInbox(self.loop)
         recovered = 0
         for key, rec in self.store.scan("workers"):
             if rec.status in UNFINISHED or rec.pending_count > 0 or self._invocation_in_flight(key, rec):
@@ -201,7 +204,7 @@ class Executor:
         self.store.close()
 
     async def run_guest(self, fn, *args):
-        return await self.pool.run(fn, *args)
+        return await self.pool.run(self.inbox, fn, *args)
 
     # ------------------------------------------------------------ live instance LRU
 

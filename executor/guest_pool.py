@@ -1,17 +1,22 @@
 """The threads that run guest code, fed from the event loop.
 
-A plain `SimpleQueue` and `call_soon_threadsafe` cost well under half of what
-`loop.run_in_executor` with a `ThreadPoolExecutor` does per call (no concurrent
-Future to chain, no idle-thread semaphore), and a busy thread drains many calls per
+Guest calls are usually short (tens of microseconds), and waking a different thread for
+each one mostly buys contention for the GIL: on 2 cores one busy thread draining the
+queue did twice the calls per second of eight threads taking turns. So the pool wakes a
+thread only when none is running; if calls wait longer than `nudge_after` seconds
+(a running guest is long or blocked), it wakes another, up to `threads` at once, so a
+slow guest never holds up the others. Results go back through a loop inbox, many per
 wake-up. Guest code never runs on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import queue
+import collections
 import threading
 from typing import Any, Callable
+
+from .inbox import LoopInbox
 
 _STOP = object()
 
@@ -27,38 +32,80 @@ def _set_exception(fut: asyncio.Future, exc: BaseException) -> None:
 
 
 class GuestPool:
-    def __init__(self, threads: int, name: str = "golemite-guest"):
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._threads = [threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True) for i in range(threads)]
+    def __init__(self, threads: int, name: str = "golemite-guest", nudge_after: float = 0.002):
+        self._items: collections.deque = collections.deque()
+        self._cond = threading.Condition()
+        self._awake = max(1, threads)  # threads not waiting for work (counted by whoever wakes them)
+        self._finished = 0         # guest calls finished so far (progress, for the nudge)
+        self._seen = 0
+        self._nudge_after = nudge_after
+        self._nudge: asyncio.TimerHandle | None = None
+        self._threads = [threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True)
+                         for i in range(max(1, threads))]
         for t in self._threads:
             t.start()
 
     def _run(self) -> None:
-        get = self._queue.get
+        cond, items = self._cond, self._items
         while True:
-            item = get()
-            if item is _STOP:
-                return
-            loop, fut, fn, args = item
+            with cond:
+                while not items:
+                    self._awake -= 1
+                    cond.wait()
+                item = items.popleft()
+                if item is _STOP:
+                    return
+            inbox, fut, fn, args = item
             try:
                 result = fn(*args)
             except BaseException as e:  # noqa: BLE001 - handed to the awaiting coroutine
-                loop.call_soon_threadsafe(_set_exception, fut, e)
+                inbox.post(_set_exception, fut, e)
             else:
-                loop.call_soon_threadsafe(_set_result, fut, result)
+                inbox.post(_set_result, fut, result)
+            with cond:
+                self._finished += 1
             # Drop references before blocking again: an idle thread must not keep the
             # last result (e.g. a dropped instance) alive.
-            item = loop = fut = fn = args = result = None
+            item = inbox = fut = fn = args = result = None
 
-    def run(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future:
-        """Run `fn(*args)` on a guest thread; the returned future resolves on this loop."""
+    def run(self, inbox: LoopInbox, fn: Callable[..., Any], *args: Any) -> asyncio.Future:
+        """Run `fn(*args)` on a guest thread; the returned future resolves through `inbox`."""
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
-        self._queue.put((loop, fut, fn, args))
+        with self._cond:
+            self._items.append((inbox, fut, fn, args))
+            if self._awake == 0:
+                self._wake_one()
+            elif self._nudge is None:
+                self._seen = self._finished
+                self._nudge = loop.call_later(self._nudge_after, self._nudge_if_waiting, loop)
         return fut
 
+    def _nudge_if_waiting(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Calls queued and no call finished for a while: the running guests are slow (or
+        blocked), so wake one more thread. A backlog that is draining needs no help."""
+        self._nudge = None
+        with self._cond:
+            if not self._items:
+                return
+            if self._finished == self._seen and self._awake < len(self._threads):
+                self._wake_one()
+            self._seen = self._finished
+        self._nudge = loop.call_later(self._nudge_after, self._nudge_if_waiting, loop)
+
+    def _wake_one(self) -> None:
+        # Counted as awake now, not when it runs: a second call arriving before the
+        # woken thread gets going must not wake yet another one.
+        self._awake += 1
+        self._cond.notify()
+
     def shutdown(self) -> None:
-        for _ in self._threads:
-            self._queue.put(_STOP)
+        with self._cond:
+            for _ in self._threads:
+                self._items.append(_STOP)
+            self._awake = len(self._threads)
+            self._cond.notify_all()
         for t in self._threads:
             t.join(timeout=10)
+        if self._nudge is not None:
+            self._nudge.cancel()

@@ -188,9 +188,8 @@ class Worker:
         if isinstance(outcome, Completed) and fut is not None:
             # Settle the caller straight from the commit, without waiting for this thread's
             # result to reach the event loop first: one thread hop less on the latency path.
-            loop, result = self.ex.loop, outcome.result
-            outcome.commit.add_done_callback(
-                lambda err: loop.call_soon_threadsafe(_settle, fut, err, result))
+            post, result = self.ex.inbox.post, outcome.result
+            outcome.commit.add_done_callback(lambda err: post(_settle, fut, err, result))
         return outcome
 
     async def _load(self) -> bool:
