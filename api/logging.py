@@ -5,13 +5,23 @@ from __future__ import annotations
 import logging
 import sys
 
+import msgspec
 import structlog
+
+
+_encode = msgspec.json.Encoder(enc_hook=str).encode
+
+
+def _json_line(obj, **_kw) -> str:
+    return _encode(obj).decode()
 
 
 def configure(json_logs: bool | None = None, level: str = "info") -> None:
     if json_logs is None:
         json_logs = not sys.stderr.isatty()
-    renderer = structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer(colors=False)
+    # msgspec renders a log line several times faster than the json module.
+    renderer = (structlog.processors.JSONRenderer(serializer=_json_line) if json_logs
+                else structlog.dev.ConsoleRenderer(colors=False))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -23,12 +23,25 @@ def new_token() -> str:
 
 
 class Accounts:
+    # Tokens are never revoked, so a token once found can be remembered: every request
+    # would otherwise hash it and read LMDB. Unknown tokens are looked up each time.
+    _CACHE_LIMIT = 10_000
+
     def __init__(self, store: OplogStore):
         self.store = store
+        self._known: dict[str, str] = {}
 
     def account_for_token(self, token: str) -> str | None:
+        account = self._known.get(token)
+        if account is not None:
+            return account
         rec = self.store.get("tokens", token_hash(token))
-        return None if rec is None else rec.account_id
+        if rec is None:
+            return None
+        if len(self._known) >= self._CACHE_LIMIT:
+            self._known.clear()
+        self._known[token] = rec.account_id
+        return rec.account_id
 
     def find(self, name: str) -> AccountRecord | None:
         for _, rec in self.store.scan("accounts"):
