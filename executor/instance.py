@@ -76,7 +76,6 @@ class ReplayResult:
     pending: list[tuple[int, PendingWorkerInvocation]]
     exited: bool = False
     retry_policy: RetryPolicy | None = None
-    failed: str | None = None
     errors_since_start: int = 0
 
 

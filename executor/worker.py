@@ -225,15 +225,10 @@ class Worker:
                                  pending_idx=entry.pending_idx, start_idx=idx)
                 self._attach_key(inv)
                 self.current = inv
-        else:
-            self.current_check_done()
+        elif self.current is not None and self.current.start_idx is not None:
+            self.current = None  # it completed (its caller was answered) before the instance went
         self.ex.touch(self)
         return True
-
-    def current_check_done(self) -> None:
-        # The in-flight invocation completed before the instance was dropped.
-        if self.current is not None and self.current.start_idx is not None:
-            self.current = None
 
     def _attach_key(self, inv: Invocation) -> None:
         if inv.key is None:
