@@ -10,13 +10,12 @@ Issue goal (oplog): writer@64 reaches 50% of raw@64 and 20,000 durable entries/s
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import subprocess
 import sys
 
-from .common import ROOT, Result, env_for_child, median, quiet_logs, temp_dir
+from .common import ROOT, Result, env_for_child, median, run_alone, temp_dir
 
 LEVELS = (1, 64)
 GOAL_RATIO = 0.5
@@ -82,12 +81,7 @@ async def scenario(quick: bool = False) -> Result:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args(argv)
-    quiet_logs()
-    print(asyncio.run(scenario(args.quick)).line(), flush=True)
-    return 0
+    return run_alone(scenario, __doc__, argv)
 
 
 if __name__ == "__main__":

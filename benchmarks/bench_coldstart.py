@@ -12,15 +12,13 @@ Medians of a few repetitions; every step runs under sync durability.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import shutil
 import time
 
 from wasmtime import Engine
 from wasmtime import component as cm
 
-from .common import COUNTER, Result, executor, guest_bytes, guest_path, median, quiet_logs, temp_dir
+from .common import COUNTER, Result, executor, guest_bytes, guest_path, median, run_alone, temp_dir
 from . import raw
 
 INC = f"{COUNTER}/increment"
@@ -85,12 +83,7 @@ async def scenario(quick: bool = False) -> Result:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args(argv)
-    quiet_logs()
-    print(asyncio.run(scenario(args.quick)).line(), flush=True)
-    return 0
+    return run_alone(scenario, __doc__, argv)
 
 
 if __name__ == "__main__":

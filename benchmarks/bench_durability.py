@@ -9,11 +9,9 @@ Figure: µs per recorded call = (t_durable − t_nothing) / 5000. Issue goal: �
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import time
 
-from .common import COUNTER, Result, add_template, executor, quiet_logs
+from .common import COUNTER, Result, add_template, executor, run_alone
 
 CALLS = 5000
 GOAL_US = 20.0
@@ -49,12 +47,7 @@ async def scenario(quick: bool = False) -> Result:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args(argv)
-    quiet_logs()
-    print(asyncio.run(scenario(args.quick)).line(), flush=True)
-    return 0
+    return run_alone(scenario, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ disk.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import signal
 import subprocess
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import aiohttp
 
-from .common import COUNTER, ROOT, Result, env_for_child, free_port, guest_bytes, quiet_logs, temp_dir
+from .common import COUNTER, ROOT, Result, env_for_child, free_port, guest_bytes, run_alone, temp_dir
 from .loadgen import Target, run_load
 
 TOKEN = "bench-token"
@@ -150,12 +149,7 @@ async def scenario(quick: bool = False) -> Result:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args(argv)
-    quiet_logs()
-    print(asyncio.run(scenario(args.quick)).line(), flush=True)
-    return 0
+    return run_alone(scenario, __doc__, argv)
 
 
 if __name__ == "__main__":

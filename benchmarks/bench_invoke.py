@@ -11,11 +11,10 @@ separates waiting for the disk from the executor's own CPU cost per invocation.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
 
-from .common import COUNTER, Deadline, Result, add_template, executor, percentile, quiet_logs
+from .common import COUNTER, Deadline, Result, add_template, executor, percentile, run_alone
 from . import raw
 
 GOAL_WORKERS = 64
@@ -70,12 +69,7 @@ async def scenario(quick: bool = False) -> Result:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args(argv)
-    quiet_logs()
-    print(asyncio.run(scenario(args.quick)).line(), flush=True)
-    return 0
+    return run_alone(scenario, __doc__, argv)
 
 
 if __name__ == "__main__":

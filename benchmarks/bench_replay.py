@@ -12,11 +12,10 @@ rate at which the same log is only read and decoded (`store.read`). Goal: ≥ 50
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
 
-from .common import COUNTER, Result, add_template, executor, median, quiet_logs
+from .common import COUNTER, Result, add_template, executor, median, run_alone
 
 GOAL_SPEEDUP = 5.0
 GOAL_ENTRIES = 50_000
@@ -84,12 +83,7 @@ async def scenario(quick: bool = False) -> Result:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args(argv)
-    quiet_logs()
-    print(asyncio.run(scenario(args.quick)).line(), flush=True)
-    return 0
+    return run_alone(scenario, __doc__, argv)
 
 
 if __name__ == "__main__":

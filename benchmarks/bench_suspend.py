@@ -12,11 +12,10 @@ suspends the worker and a timer wakes it, so the whole batch should take about 2
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
 
-from .common import COUNTER, Result, add_template, executor, percentile, quiet_logs
+from .common import COUNTER, Result, add_template, executor, percentile, run_alone
 
 PROMISE = "golemite:promise/api"
 SLEEP = "golemite:clocks-env/api/sleep-ms"
@@ -101,12 +100,7 @@ async def scenario(quick: bool = False) -> Result:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args(argv)
-    quiet_logs()
-    print(asyncio.run(scenario(args.quick)).line(), flush=True)
-    return 0
+    return run_alone(scenario, __doc__, argv)
 
 
 if __name__ == "__main__":

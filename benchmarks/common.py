@@ -6,6 +6,8 @@ A scenario is an `async def scenario(quick: bool) -> Result` in its own
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 import logging
 import math
@@ -18,7 +20,7 @@ import time
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 GUESTS = ROOT / "guests"
@@ -108,6 +110,16 @@ def quiet_logs() -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+def run_alone(scenario: Callable[[bool], Awaitable["Result"]], doc: str | None, argv: list[str] | None) -> int:
+    """The `main()` of a scenario module run on its own: one JSON line on stdout."""
+    ap = argparse.ArgumentParser(description=(doc or "").splitlines()[0] if doc else None)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args(argv)
+    quiet_logs()
+    print(asyncio.run(scenario(args.quick)).line(), flush=True)
+    return 0
 
 
 def guest_path(name: str) -> Path:
