@@ -277,3 +277,27 @@ async def test_remote_write_with_idempotence_off_is_bracketed_and_never_repeated
     w = harness.ex.get_worker(A, rtid, "r")
     assert "may or may not have happened" in w.last_error
     assert kinds(harness, ptid, "p").count("CompletePromise") == 1
+
+
+async def test_next_invocation_resumes_an_interrupted_worker_after_finishing_the_interrupted_call(harness):
+    tid = await harness.template("interruption")
+    first = asyncio.ensure_future(harness.call(tid, "w", f"{INTERRUPTION}/run", [4, 50]))
+    await asyncio.sleep(0.1)
+    assert harness.ex.interrupt(A, tid, "w", False) is True
+    with pytest.raises(WorkerInterrupted):
+        await asyncio.wait_for(first, 10)
+    # No /resume: the next call resumes the worker, and the interrupted run completes first.
+    assert await asyncio.wait_for(harness.call(tid, "w", f"{INTERRUPTION}/run", [2, 1]), 10) == [3]
+    harness.ex.store.flush()
+    results = [e.result for _, e in harness.ex.store.read(f"{tid}/w") if type(e).__name__ == "ExportedFunctionCompleted"]
+    assert results == [[10], [3]]
+
+
+async def test_interrupting_a_failed_worker_changes_nothing(harness):
+    tid = await harness.template("failing")
+    with pytest.raises(InvocationFailed):
+        await harness.call(tid, "f", "golemite:failing/api/overflow", [2**64 - 1])
+    before = kinds(harness, tid, "f")
+    assert harness.ex.interrupt(A, tid, "f", False) is False
+    assert harness.ex.get_worker(A, tid, "f").status == "Failed"
+    assert kinds(harness, tid, "f") == before
