@@ -55,6 +55,7 @@ class Worker:
         self.decoders: dict[str, codecs.IncrementalDecoder] = {}
         self.retry_policy = RetryPolicy()
         self.recover_immediately = False
+        self.interrupt_after_load: bool | None = None   # an interrupt that arrived during replay
         self.resume_requested = False
         self.deleted = False
 
@@ -140,6 +141,11 @@ class Worker:
                 ok = await self._load()
                 if not ok:
                     continue
+                if self.interrupt_after_load is not None:
+                    recover, self.interrupt_after_load = self.interrupt_after_load, None
+                    if not recover:
+                        await self._interrupted(self.current)
+                        continue
             if self.current is None:
                 if not self.queue:
                     if self.status != IDLE:
@@ -294,12 +300,7 @@ class Worker:
                     # A simulated crash: rebuild from the oplog at once; the caller keeps waiting.
                     self.recover_immediately = False
                     return
-                self.wlog.append(Interrupted(timestamp=time.time_ns()))
-                self._set_status(INTERRUPTED)
-                await self.wlog.durable()
-                _fail_future(inv.future, WorkerInterrupted())
-                if inv.key is None:
-                    inv.future = None
+                await self._interrupted(inv)
                 return
         assert isinstance(outcome, Trapped)
         self.retry_count += 1
@@ -315,6 +316,16 @@ class Worker:
         log.info("invocation trapped; retrying", worker=self.key, attempt=self.retry_count, delay=delay,
                  error=outcome.message)
         await asyncio.sleep(delay)
+
+    async def _interrupted(self, inv: Invocation | None) -> None:
+        """Record the interrupt; the interrupted call stays current and finishes on resume."""
+        self.wlog.append(Interrupted(timestamp=time.time_ns()))
+        self._set_status(INTERRUPTED)
+        await self.wlog.durable()
+        if inv is not None:
+            _fail_future(inv.future, WorkerInterrupted())
+            if inv.key is None:
+                inv.future = None
 
     def _fail(self, message: str) -> None:
         self.last_error = message
@@ -353,6 +364,10 @@ class Worker:
         if self.status == RUNNING and self.instance is not None:
             self.recover_immediately = recover_immediately
             self.instance.state.should_stop = "interrupted"
+            return True
+        if self.status == RUNNING and self.task is not None and not self.task.done() and self.instance is None:
+            # Being rebuilt by replay (e.g. recovering after a restart): stop once it is loaded.
+            self.interrupt_after_load = recover_immediately
             return True
         if self.status in (SUSPENDED, RETRYING):
             if self.timer is not None:

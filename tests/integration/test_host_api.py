@@ -301,3 +301,29 @@ async def test_interrupting_a_failed_worker_changes_nothing(harness):
     assert harness.ex.interrupt(A, tid, "f", False) is False
     assert harness.ex.get_worker(A, tid, "f").status == "Failed"
     assert kinds(harness, tid, "f") == before
+
+
+async def test_interrupt_while_the_worker_is_being_recovered(harness):
+    tid = await harness.template("interruption")
+    await harness.call(tid, "w", f"{INTERRUPTION}/run", [1, 1])
+    # An invocation in flight when the daemon stopped: recovery replays, then would continue it.
+    import time as _t
+
+    import msgspec
+
+    from oplog import ExportedFunctionInvoked
+    key = f"{tid}/w"
+    batch = harness.ex.store.batch()
+    batch.append(key, ExportedFunctionInvoked(timestamp=_t.time_ns(), function=f"{INTERRUPTION}/run",
+                                              params=[50, 100]))
+    batch.put("workers", key, msgspec.structs.replace(harness.ex.store.get("workers", key), status="Running"))
+    await harness.ex.store.commit(batch)
+    await harness.ex.close()
+    ex = harness.ex = type(harness.ex)(harness.path, config=harness.config)
+    await ex.start()  # recovery begins: the worker is Running, its instance not built yet
+    assert ex.interrupt(A, tid, "w", False) is True
+    await wait_status(harness, tid, "w", "Interrupted")
+    ex.store.flush()
+    names = kinds(harness, tid, "w")
+    assert names[-1] == "Interrupted"
+    assert names.count("ExportedFunctionCompleted") == 1  # the recovered run did not finish
