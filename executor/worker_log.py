@@ -43,8 +43,8 @@ class WorkerLog:
     def release(self) -> Commit | None:
         """Submit what was held; returns the commit covering everything appended so far."""
         with self._lock:
+            self._holder = None  # first, so the flush does not open a fresh batch to hold
             self._flush_locked()
-            self._holder = None
             return self.last
 
     def _flush_locked(self) -> None:
