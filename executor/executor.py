@@ -177,7 +177,7 @@ class Executor:
         if self._closed:
             return
         self._closed = True
-        tasks = [w.task for w in self.workers.values() if w.task is not None and not w.task.done()]
+        tasks = [b for w in self.workers.values() if (b := w.busy()) is not None]
         if tasks:
             # Let running invocations finish for a moment, then stop the rest: each is
             # continued from its oplog on the next start.
@@ -188,6 +188,7 @@ class Executor:
                 w.timer.cancel()
             if w.instance is not None and w.status == RUNNING:
                 w.instance.state.should_stop = "shutting down"
+        tasks = [b for w in self.workers.values() if (b := w.busy()) is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=5)
         for t in tasks:
@@ -212,8 +213,7 @@ class Executor:
         self._live[worker.key] = worker
         self._live.move_to_end(worker.key)
         while len(self._live) > self.config.max_live_workers:
-            victim = next((w for w in self._live.values()
-                           if w.task is None or w.task.done()), None)
+            victim = next((w for w in self._live.values() if w.busy() is None), None)
             if victim is None or victim is worker:
                 break
             victim.drop_instance()  # rebuilt by replay on next use
@@ -314,11 +314,14 @@ class Executor:
     async def delete_worker(self, account_id: str, template_id: str, name: str) -> None:
         w = self.get_worker(account_id, template_id, name)
         w.interrupt(False)
-        if w.task is not None and not w.task.done():
+        for _ in range(3):  # a dispatched call may hand over to the task once or twice
+            busy = w.busy()
+            if busy is None:
+                break
             try:
-                await asyncio.wait_for(asyncio.shield(w.task), timeout=10)
+                await asyncio.wait_for(asyncio.shield(busy), timeout=10)
             except asyncio.TimeoutError:
-                pass
+                break
         w.deleted = True
         if w.timer is not None:
             w.timer.cancel()

@@ -55,31 +55,42 @@ class GuestPool:
                 item = items.popleft()
                 if item is _STOP:
                     return
-            inbox, fut, fn, args = item
+            inbox, done, fn, args = item
             try:
                 result = fn(*args)
             except BaseException as e:  # noqa: BLE001 - handed to the awaiting coroutine
-                inbox.post(_set_exception, fut, e)
+                inbox.post(done, None, e)
             else:
-                inbox.post(_set_result, fut, result)
+                inbox.post(done, result, None)
             with cond:
                 self._finished += 1
             # Drop references before blocking again: an idle thread must not keep the
             # last result (e.g. a dropped instance) alive.
-            item = inbox = fut = fn = args = result = None
+            item = inbox = done = fn = args = result = None
 
     def run(self, inbox: LoopInbox, fn: Callable[..., Any], *args: Any) -> asyncio.Future:
         """Run `fn(*args)` on a guest thread; the returned future resolves through `inbox`."""
+        fut = asyncio.get_running_loop().create_future()
+
+        def done(result: Any, error: BaseException | None) -> None:
+            if error is not None:
+                _set_exception(fut, error)
+            else:
+                _set_result(fut, result)
+        self.call(inbox, done, fn, *args)
+        return fut
+
+    def call(self, inbox: LoopInbox, done: Callable[[Any, BaseException | None], None],
+             fn: Callable[..., Any], *args: Any) -> None:
+        """Run `fn(*args)` on a guest thread, then `done(result, error)` on the loop."""
         loop = asyncio.get_running_loop()
-        fut = loop.create_future()
         with self._cond:
-            self._items.append((inbox, fut, fn, args))
+            self._items.append((inbox, done, fn, args))
             if self._awake == 0:
                 self._wake_one()
             elif self._nudge is None:
                 self._seen = self._finished
                 self._nudge = loop.call_later(self._nudge_after, self._nudge_if_waiting, loop)
-        return fut
 
     def _nudge_if_waiting(self, loop: asyncio.AbstractEventLoop) -> None:
         """Calls queued and no call finished for a while: the running guests are slow (or

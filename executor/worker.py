@@ -49,6 +49,7 @@ class Worker:
         self.instance: WorkerInstance | None = None
         self.loaded = False           # the log was read once in this process
         self.task: asyncio.Task | None = None
+        self.inflight: asyncio.Future | None = None   # a call dispatched on the fast path
         self.timer: asyncio.TimerHandle | None = None
         self.key_futures: dict[str, asyncio.Future] = {}
         self.listeners: set[asyncio.Queue] = set()
@@ -113,10 +114,65 @@ class Worker:
         self.kick()
 
     def kick(self) -> None:
-        if self.deleted:
+        if self.deleted or self.busy() is not None:
             return
-        if self.task is None or self.task.done():
+        if self._fast_path_ready():
+            self._dispatch_next()
+        else:
             self.task = self.ex.loop.create_task(self._run(), name=f"worker {self.key}")
+
+    def busy(self) -> asyncio.Future | None:
+        """What this worker is doing now (its task or a dispatched call), to await; or None."""
+        if self.task is not None and not self.task.done():
+            return self.task
+        if self.inflight is not None and not self.inflight.done():
+            return self.inflight
+        return None
+
+    # ------------------------------------------------------------ the fast path
+    # The common case (a live instance, a queued call, nothing unusual going on) runs
+    # without an asyncio task: dispatch to a guest thread, and on completion dispatch the
+    # next call straight from the callback. Anything else goes to the task (`_drive`).
+
+    def _fast_path_ready(self) -> bool:
+        return (self.instance is not None and self.current is None and bool(self.queue)
+                and self.status in (IDLE, RUNNING) and not self.resume_requested
+                and self.interrupt_after_load is None and not self.ex.closing)
+
+    def _dispatch_next(self) -> None:
+        inv = self.current = self.queue.popleft()
+        self.status = RUNNING
+        self.ex.touch(self)
+        self.inflight = self.ex.loop.create_future()
+        self.ex.pool.call(self.ex.inbox, self._dispatched, self._invoke_on_thread, inv)
+
+    def _dispatched(self, outcome, error: BaseException | None) -> None:
+        inflight, self.inflight = self.inflight, None
+        inv = self.current
+        try:
+            if error is None and isinstance(outcome, Completed) and not self.deleted:
+                self._completed(inv)
+                if self._fast_path_ready():
+                    self._dispatch_next()
+                    return
+                if self.queue or self.resume_requested:
+                    self.task = self.ex.loop.create_task(self._run(), name=f"worker {self.key}")
+                return
+            self.task = self.ex.loop.create_task(self._after_dispatch(inv, outcome, error),
+                                                 name=f"worker {self.key}")
+        finally:
+            if inflight is not None and not inflight.done():
+                inflight.set_result(None)
+
+    async def _after_dispatch(self, inv: Invocation, outcome, error: BaseException | None) -> None:
+        try:
+            if error is not None:
+                raise error
+            await self._handle(inv, outcome)
+            await self._drive()
+        except Exception as e:  # noqa: BLE001 - a bug must not leave callers hanging
+            log.exception("worker loop failed", worker=self.key)
+            self._fail(f"internal error: {e}")
 
     # ------------------------------------------------------------ the loop
 
@@ -262,14 +318,17 @@ class Worker:
 
     # ------------------------------------------------------------ outcomes
 
+    def _completed(self, inv: Invocation) -> None:
+        self.ex.metrics["invocations"] += 1
+        self.current = None
+        self.retry_count = 0
+        self.status = RUNNING if self.queue else IDLE
+        if inv.key is not None:
+            self.key_futures.pop(inv.key, None)
+
     async def _handle(self, inv: Invocation, outcome) -> None:
         if isinstance(outcome, Completed):
-            self.ex.metrics["invocations"] += 1
-            self.current = None
-            self.retry_count = 0
-            self.status = RUNNING if self.queue else IDLE
-            if inv.key is not None:
-                self.key_futures.pop(inv.key, None)
+            self._completed(inv)
             return
         self.drop_instance()
         if isinstance(outcome, Stopped):

@@ -24,3 +24,20 @@ async def test_concurrent_explicit_creates_one_wins(harness):
                                     return_exceptions=True)
     assert sum(1 for o in outcomes if isinstance(o, AlreadyExists)) == 4
     assert await harness.call(tid, "same", f"{COUNTER}/increment") == [1]
+
+
+async def test_delete_a_worker_in_the_middle_of_a_call(harness):
+    tid = await harness.template("interruption")
+    await harness.call(tid, "d", "golemite:interruption/api/run", [1, 1])  # live instance: fast path
+    call = asyncio.ensure_future(harness.call(tid, "d", "golemite:interruption/api/spin"))
+    await asyncio.sleep(0.2)
+    assert harness.ex.get_worker(A, tid, "d").status == "Running"
+    await asyncio.wait_for(harness.ex.delete_worker(A, tid, "d"), 15)
+    try:
+        await asyncio.wait_for(call, 5)
+    except Exception as e:  # noqa: BLE001 - interrupted or deleted: any failure, but an answer
+        assert "interrupt" in str(e) or "deleted" in str(e) or "not found" in str(e)
+    else:
+        raise AssertionError("a call on a deleted worker cannot succeed")
+    assert harness.ex.store.read(f"{tid}/d") == []
+    assert await harness.call(tid, "d", "golemite:interruption/api/run", [2, 1]) == [3]
