@@ -15,7 +15,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from executor import CONVENTIONS, Accounts, Executor, InvalidRequest, NotFound
 
 from . import filters, models as M, views
-from .errors import ACCOUNT, REQUEST_ID, Unauthorized, error_middleware, json_response
+from .errors import ACCOUNT, REQUEST_ID, Unauthorized, error_middleware_with, json_response
 from .openapi import openapi_document
 
 log = structlog.get_logger("golemite.http")
@@ -49,10 +49,10 @@ async def access_log_middleware(request: web.Request, handler):
                  request_id=request.get(REQUEST_ID))
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler):
+def authenticate(request: web.Request) -> None:
+    """Bearer token -> account (SPEC §2); runs inside the error middleware."""
     if request.path in OPEN_PATHS:
-        return await handler(request)
+        return
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -61,7 +61,6 @@ async def auth_middleware(request: web.Request, handler):
     if account is None:
         raise Unauthorized("unknown bearer token")
     request[ACCOUNT] = account
-    return await handler(request)
 
 
 # ------------------------------------------------------------------ helpers
@@ -347,7 +346,7 @@ async def openapi(request):
 
 def create_app(executor: Executor, *, invoke_timeout: float = 60.0, max_body_bytes: int = 64 << 20) -> web.Application:
     app = web.Application(client_max_size=max_body_bytes,
-                          middlewares=[access_log_middleware, error_middleware, auth_middleware])
+                          middlewares=[access_log_middleware, error_middleware_with(authenticate)])
     app[EXECUTOR] = executor
     app[ACCOUNTS] = Accounts(executor.store)
     app[SETTINGS] = {"invoke_timeout": invoke_timeout}
