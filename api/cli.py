@@ -226,16 +226,12 @@ def main(argv: list[str] | None = None) -> int:
         golemite_logging.configure(fmt)
         return asyncio.run(serve(args))
     if args.command == "accounts":
-        from executor import Accounts, AlreadyExists
-        from oplog import OplogStore
-        store = OplogStore(Path(args.data_dir) / "oplog")
+        from executor import AlreadyExists, create_account_offline
         try:
-            _, token = Accounts(store).create(args.name)
+            token = create_account_offline(args.data_dir, args.name)
         except AlreadyExists as e:
             print(f"golemite: {e}", file=sys.stderr)
             return 1
-        finally:
-            store.close()
         print(token)
         return 0
     try:

@@ -1,6 +1,6 @@
 """golemite executor: runs components durably on top of the oplog."""
 
-from .accounts import DEFAULT_ACCOUNT, Accounts
+from .accounts import DEFAULT_ACCOUNT, Accounts, create_account_offline
 from .errors import (
     AlreadyExists, ExecutorError, InvalidRequest, InvocationFailed, InvocationTimeout, LimitExceeded,
     NotFound, ReplayDivergence, WorkerInterrupted,
@@ -9,7 +9,7 @@ from .executor import CONVENTIONS, Executor, ExecutorConfig
 from .worker import Worker
 
 __all__ = [
-    "Accounts", "AlreadyExists", "CONVENTIONS", "DEFAULT_ACCOUNT", "Executor", "ExecutorConfig", "ExecutorError",
+    "Accounts", "AlreadyExists", "CONVENTIONS", "create_account_offline", "DEFAULT_ACCOUNT", "Executor", "ExecutorConfig", "ExecutorError",
     "InvalidRequest", "InvocationFailed", "InvocationTimeout", "LimitExceeded", "NotFound",
     "ReplayDivergence", "Worker", "WorkerInterrupted",
 ]

@@ -6,12 +6,14 @@ import hashlib
 import secrets
 import time
 import uuid
+from pathlib import Path
 
 from oplog import AccountRecord, OplogStore, TokenRecord
 
 from .errors import AlreadyExists
 
 DEFAULT_ACCOUNT = "default"
+STORE_DIR = "oplog"   # the LMDB environment's folder inside the data dir
 
 
 def token_hash(token: str) -> str:
@@ -66,3 +68,12 @@ class Accounts:
         batch = self.store.batch()
         batch.put("tokens", token_hash(token), TokenRecord(account_id=account_id))
         self.store.submit(batch).wait()
+
+
+def create_account_offline(data_dir: str | Path, name: str) -> str:
+    """Create an account in a data dir the daemon is not running on; returns its token."""
+    store = OplogStore(Path(data_dir) / STORE_DIR)
+    try:
+        return Accounts(store).create(name)[1]
+    finally:
+        store.close()

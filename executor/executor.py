@@ -23,6 +23,7 @@ from oplog import (
     PromiseRecord, WorkerExists, WorkerRecord, promise_key,
 )
 
+from .accounts import STORE_DIR
 from .codec import ValueMismatch, lower_params
 from .engine import EpochTicker, new_engine
 from .guest_pool import GuestPool
@@ -132,7 +133,7 @@ class Executor:
         self.config = config or ExecutorConfig()
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = OplogStore(self.data_dir / "oplog", durability=durability)
+        self.store = OplogStore(self.data_dir / STORE_DIR, durability=durability)
         self.runtime = Runtime(self.config)
         self.templates = TemplateStore(self.store, self.runtime.engine, self.data_dir / "compiled")
         self.services = Services(self, self.config.short_sleep_ns)
