@@ -431,8 +431,9 @@ class Executor:
         if timeout is None:
             return await asyncio.shield(fut)  # the caller going away must not cancel the invocation
         try:
-            return await asyncio.wait_for(asyncio.shield(fut), timeout)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(timeout):  # cheaper than wait_for: no extra task
+                return await asyncio.shield(fut)
+        except TimeoutError:
             raise InvocationTimeout("the invocation did not finish in time; it goes on, and calling again "
                                     "with the same invocation key returns its result") from None
 
