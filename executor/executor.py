@@ -408,8 +408,14 @@ class Executor:
     async def invoke_and_await(self, account_id: str, template_id: str, name: str, function: str, params: Any,
                                key: str | None = None, convention: str = "component",
                                timeout: float | None = None) -> Any:
-        worker, function, lowered = await self._prepared_worker(account_id, template_id, name, function, params,
-                                                                convention)
+        worker = self.workers.get(f"{template_id}/{name}")
+        if worker is not None and worker.record.account_id == account_id and not worker.deleted:
+            # The common case, without a coroutine: the worker is known and cannot be created.
+            function, lowered = self._prepare(template_id, worker.identity.template_version, function, params,
+                                              convention)
+        else:
+            worker, function, lowered = await self._prepared_worker(account_id, template_id, name, function,
+                                                                    params, convention)
         fut = None
         if key is not None:
             rec = self.store.get("keys", key)
