@@ -16,6 +16,8 @@ import msgspec
 from wasmtime import component as cm
 
 from . import types as T
+from .host.handles import HandleError
+from .host.state import current, current_or_none
 from . import wasmtime_compat  # noqa: F401 - makes wasmtime-py honour explicit variant tags
 
 Lower = Callable[[Any], Any]
@@ -193,8 +195,18 @@ def _build_lowerer(t: T.WitType) -> Lower:
         return _lower_result(t)
     if isinstance(t, T.Variant):
         return _lower_variant(t)
+    owned = t.mode == "Owned"
+
     def low_handle(v):
-        raise ValueMismatch("a resource handle (not supported as a parameter yet)", v)
+        if type(v) is not str or not v.startswith("worker://"):
+            raise ValueMismatch('a resource handle ("worker://{templateId}/{workerName}/{id}")', v)
+        state = current_or_none()
+        if state is None:
+            return v  # checked for shape only; resolved on the guest thread, where the table lives
+        try:
+            return state.handles.take(v) if owned else state.handles.lookup(v)[1]
+        except HandleError as e:
+            raise ValueMismatch("a live resource handle of this worker", Found(str(e))) from None
     return low_handle
 
 
@@ -359,7 +371,7 @@ def _build_lifter(t: T.WitType) -> Lift:
         order = list(t.names)
         return lambda v: [n for n in order if n in v]
     if isinstance(t, T.Handle):
-        return lambda v: repr(v)
+        return lambda v: current().handles.export(v)
     return _lift_cases(t)
 
 

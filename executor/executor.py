@@ -379,7 +379,10 @@ class Executor:
         info = template.resolve(function)
         if convention == "component":
             try:
-                return info.name, lower_params(info.params, params, info.lowerers)
+                lowered = lower_params(info.params, params, info.lowerers)
+                # Handles are looked up in the worker's table on the guest thread: only
+                # their shape is checked here.
+                return info.name, None if info.has_handles else lowered
             except ValueMismatch as e:
                 raise InvalidRequest(f"invalid params for {info.name}: {e}") from None
         if info.params:

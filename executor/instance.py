@@ -29,6 +29,7 @@ from .fastcall import FastFunc
 from .errors import ReplayDivergence
 from .host import HostState, Interrupt, Signal
 from .host.cursor import ReplayCursor
+from .host.handles import HandleTable
 from .host.state import RetryPolicy, UnknownRemoteWrite, WorkerIdentity, divergence, set_current
 from .templates import FunctionInfo, LoadedTemplate
 from .worker_log import WorkerLog
@@ -100,7 +101,8 @@ class WorkerInstance:
         self.wlog = wlog
         self.runtime = runtime
         self.state = HostState(identity=identity, append=wlog.append, append_at=wlog.append_at,
-                               commit=wlog.wait, services=services, on_output=on_output)
+                               commit=wlog.wait, services=services, on_output=on_output,
+                               handles=HandleTable(identity.template_id, identity.worker_name))
         self.store = Store(runtime.engine)
         if runtime.max_memory_bytes:
             self.store.set_limits(memory_size=runtime.max_memory_bytes)
@@ -200,13 +202,21 @@ class WorkerInstance:
                 args = lower_params(info.params, params, info.lowerers)
             except ValueMismatch as e:
                 return "trap", Trapped(f"recorded parameters no longer fit: {e}", retriable=False)
+        if info.drops is not None:
+            return self._drop(info, params)
         func = self._func(info)
         limit = self.runtime.max_invocation_seconds
         self._call_deadline = time.monotonic() + limit if limit else None
         set_current(state)
         try:
+            if info.has_handles and lowered is None and convention == "component":
+                args = lower_params(info.params, params, info.lowerers)  # now against the handle table
             raw = func(self.store, *args)
             func.post_return(self.store)  # lets the guest free what it lent us for the result
+            # SPEC §6: one entry per result, so a function without results answers [].
+            result = [] if info.lift is None or convention == "stdio" else [info.lift(raw)]
+        except ValueMismatch as e:
+            return "trap", Trapped(f"invalid resource handle: {e}", retriable=False)
         except WasmtimeError as e:
             return "trap", self._classify(e)
         finally:
@@ -220,8 +230,21 @@ class WorkerInstance:
             out = b"".join(state.stdout_capture or [])
             state.stdout_capture = None
             return "ok", _parse_stdio(out)
-        # SPEC §6: one entry per result, so a function without results answers [].
-        return "ok", [] if info.lift is None else [info.lift(raw)]
+        return "ok", result
+
+    def _drop(self, info: FunctionInfo, params: Any) -> tuple[str, Any]:
+        """`…/res/drop`: run the guest's destructor and forget the handle."""
+        set_current(self.state)
+        try:
+            (resource,) = lower_params(info.params, params, info.lowerers)  # takes it out of the table
+            resource.drop(self.store)
+        except ValueMismatch as e:
+            return "trap", Trapped(f"invalid resource handle: {e}", retriable=False)
+        except WasmtimeError as e:
+            return "trap", self._classify(e)
+        finally:
+            set_current(None)
+        return "ok", []
 
     def _classify(self, e: WasmtimeError | None):
         err = self.state.error

@@ -42,6 +42,8 @@ class FunctionInfo:
     result: T.WitType | None
     lowerers: tuple[Lower, ...]
     lift: Lift | None
+    has_handles: bool = False   # params name resources: converted on the guest thread only
+    drops: str | None = None    # a resource's drop, not an export: the resource's name
 
 
 @dataclass
@@ -72,29 +74,66 @@ def _resource_aliases(interface: str, fname: str) -> list[str]:
     return []
 
 
+def _mentions_handle(t: T.WitType | None) -> bool:
+    if t is None:
+        return False
+    if isinstance(t, T.Handle):
+        return True
+    if isinstance(t, (T.List, T.Option)):
+        return _mentions_handle(t.inner)
+    if isinstance(t, T.Tuple):
+        return any(_mentions_handle(i) for i in t.items)
+    if isinstance(t, T.Record):
+        return any(_mentions_handle(f.typ) for f in t.fields)
+    if isinstance(t, (T.Variant, T.Result)):
+        return any(_mentions_handle(ct) for _, ct in T.variant_cases(t))
+    return False
+
+
+def _resource_of(fname: str) -> str | None:
+    for prefix in ("[constructor]", "[method]", "[static]"):
+        if fname.startswith(prefix):
+            return fname[len(prefix):].partition(".")[0]
+    return None
+
+
 def function_index(metadata: T.TemplateMetadata) -> dict[str, FunctionInfo]:
     index: dict[str, FunctionInfo] = {}
 
-    def add(interface: str | None, fname: str, params, results):
+    def add(interface: str | None, fname: str, params, results, drops: str | None = None):
         canonical = fname if interface is None else f"{interface}/{fname}"
         result = results[0].typ if results else None
         info = FunctionInfo(
             name=canonical, interface=interface, export_name=fname, params=list(params),
             result=result, lowerers=tuple(lowerer(p.typ) for p in params),
             lift=None if result is None else lifter(result),
+            has_handles=any(_mentions_handle(p.typ) for p in params), drops=drops,
         )
         index[canonical] = info
         if interface is not None:
             index[f"{interface}.{{{fname}}}"] = info
             for alias in _resource_aliases(interface, fname):
                 index.setdefault(alias, info)
+        return info
+
+    def add_drop(interface: str, resource: str) -> None:
+        # Not an export: dropping a handle runs the guest's destructor (SPEC §6 `…/res/drop`).
+        info = add(interface, f"[drop]{resource}", [T.Parameter("self", T.Handle("Owned"))], [], drops=resource)
+        index.setdefault(f"{interface}/{resource}/drop", info)
+        index.setdefault(f"{interface}.{{{resource}.drop}}", info)
 
     for export in metadata.exports:
         if isinstance(export, T.ExportedFunction):
             add(None, export.name, export.parameters, export.results)
         else:
+            resources = set()
             for f in export.functions:
                 add(export.name, f.name, f.parameters, f.results)
+                res = _resource_of(f.name)
+                if res is not None:
+                    resources.add(res)
+            for res in sorted(resources):
+                add_drop(export.name, res)
     return index
 
 

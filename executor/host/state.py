@@ -100,6 +100,7 @@ class HostState:
     monotonic_floor: int = 0
     resources: dict[int, Any] = field(default_factory=dict)
     next_rep: int = 1
+    handles: Any = None                          # HandleTable of resources handed to callers
     unrecorded: bool = False                     # ran code under persist-nothing since last reset
     call_store: Any = None                       # the StoreContext of the host call under way
 
@@ -186,6 +187,10 @@ def divergence(idx: int, entry: Entry, wanted: str) -> ReplayDivergence:
 
 def current() -> HostState:
     return _local.state
+
+
+def current_or_none() -> HostState | None:
+    return getattr(_local, "state", None)
 
 
 def set_current(state: HostState | None) -> None:
