@@ -65,6 +65,13 @@ class Trapped:
 
 
 @dataclass
+class Rejected:
+    """The call was refused before anything was recorded (e.g. an unknown resource handle)."""
+
+    message: str
+
+
+@dataclass
 class Stopped:
     """The guest was stopped by a host signal (suspend, interrupt, jump, exit)."""
 
@@ -203,7 +210,7 @@ class WorkerInstance:
             except ValueMismatch as e:
                 return "trap", Trapped(f"recorded parameters no longer fit: {e}", retriable=False)
         if info.drops is not None:
-            return self._drop(info, params)
+            return self._drop(info, params, lowered)
         func = self._func(info)
         limit = self.runtime.max_invocation_seconds
         self._call_deadline = time.monotonic() + limit if limit else None
@@ -232,11 +239,12 @@ class WorkerInstance:
             return "ok", _parse_stdio(out)
         return "ok", result
 
-    def _drop(self, info: FunctionInfo, params: Any) -> tuple[str, Any]:
+    def _drop(self, info: FunctionInfo, params: Any, lowered: list[Any] | None) -> tuple[str, Any]:
         """`…/res/drop`: run the guest's destructor and forget the handle."""
         set_current(self.state)
         try:
-            (resource,) = lower_params(info.params, params, info.lowerers)  # takes it out of the table
+            # Lowering an owned handle takes it out of the table.
+            (resource,) = lowered if lowered is not None else lower_params(info.params, params, info.lowerers)
             resource.drop(self.store)
         except ValueMismatch as e:
             return "trap", Trapped(f"invalid resource handle: {e}", retriable=False)
@@ -327,6 +335,18 @@ class WorkerInstance:
 
     def invoke(self, inv: Invocation, start_puts=(), complete_puts=lambda idx: ()):
         """Run one invocation to an outcome. New invocations are recorded first."""
+        if inv.start_idx is None and inv.convention == "component":
+            info = self.template.resolve(inv.function)
+            if info.has_handles:
+                # Resolve handles against this worker's table before recording anything, so
+                # an unknown handle is the caller's mistake (400), not the worker's failure.
+                set_current(self.state)
+                try:
+                    inv.lowered = lower_params(info.params, inv.params, info.lowerers)
+                except ValueMismatch as e:
+                    return Rejected(f"invalid params for {info.name}: {e}")
+                finally:
+                    set_current(None)
         if inv.start_idx is None:
             inv.start_idx = self.wlog.append(
                 ExportedFunctionInvoked(timestamp=time.time_ns(), function=inv.function, params=inv.params,

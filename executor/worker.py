@@ -21,10 +21,10 @@ from oplog import (
     WorkerRecord,
 )
 
-from .errors import InvocationFailed, WorkerInterrupted
+from .errors import InvalidRequest, InvocationFailed, WorkerInterrupted
 from .host import GuestExit, Interrupt, Jumped, Suspend
 from .host.state import RetryPolicy, WorkerIdentity
-from .instance import Completed, Invocation, Stopped, Trapped, WorkerInstance
+from .instance import Completed, Invocation, Rejected, Stopped, Trapped, WorkerInstance
 from .worker_log import WorkerLog
 
 log = structlog.get_logger(__name__)
@@ -329,6 +329,13 @@ class Worker:
     async def _handle(self, inv: Invocation, outcome) -> None:
         if isinstance(outcome, Completed):
             self._completed(inv)
+            return
+        if isinstance(outcome, Rejected):
+            self.current = None  # nothing was recorded; the instance is untouched
+            self.status = RUNNING if self.queue else IDLE
+            if inv.key is not None:
+                self.key_futures.pop(inv.key, None)
+            _fail_future(inv.future, InvalidRequest(outcome.message))
             return
         self.drop_instance()
         if isinstance(outcome, Stopped):

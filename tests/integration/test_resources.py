@@ -1,0 +1,42 @@
+"""Resource handles through the executor: worker:// handles, methods, borrow, drop, replay."""
+
+from __future__ import annotations
+
+import pytest
+
+from executor import DEFAULT_ACCOUNT as A
+from executor import InvalidRequest
+
+API = "golemite:resources/api"
+
+
+async def test_resource_handles_round_trip_and_survive_replay(harness):
+    tid = await harness.template("resources")
+    (c1,) = await harness.call(tid, "r", f"{API}/counter/new", ["first"])
+    assert c1 == f"worker://{tid}/r/1"
+    assert await harness.call(tid, "r", f"{API}/counter/inc", [c1, 5]) == [5]
+    assert await harness.call(tid, "r", f"{API}.{{counter.inc}}", [c1, 2]) == [7]
+    assert await harness.call(tid, "r", f"{API}/[method]counter.name", [c1]) == ["first"]
+    (c2,) = await harness.call(tid, "r", f"{API}/make-counter", ["second"])
+    assert c2 == f"worker://{tid}/r/2"
+    assert await harness.call(tid, "r", f"{API}/total", [c1]) == [7]
+    # The handles name the same resources after the instance is rebuilt from the log.
+    await harness.reopen()
+    assert await harness.call(tid, "r", f"{API}/counter/get", [c1]) == [7]
+    assert await harness.call(tid, "r", f"{API}/counter/name", [c2]) == ["second"]
+    assert await harness.call(tid, "r", f"{API}/counter/drop", [c1]) == []
+    with pytest.raises(InvalidRequest, match="does not exist"):
+        await harness.call(tid, "r", f"{API}/counter/get", [c1])
+    assert await harness.call(tid, "r", f"{API}/counter/get", [c2]) == [0]  # the worker is fine
+
+
+async def test_bad_handles_are_rejected(harness):
+    tid = await harness.template("resources")
+    with pytest.raises(InvalidRequest, match="resource handle"):
+        await harness.call(tid, "r", f"{API}/counter/get", ["not a handle"])
+    with pytest.raises(InvalidRequest, match="not a resource handle of this worker"):
+        await harness.call(tid, "r", f"{API}/counter/get", [f"worker://{tid}/other/1"])
+    w = harness.ex.get_worker(A, tid, "r")
+    assert w.status == "Idle"
+    harness.ex.store.flush()
+    assert [type(e).__name__ for _, e in harness.ex.store.read(w.key)] == ["Create"]  # nothing recorded
