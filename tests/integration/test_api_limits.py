@@ -246,7 +246,7 @@ async def test_malformed_complete_bodies_are_400(client):
 
 async def test_malformed_worker_ids_and_names_are_400(client):
     tid = await template(client, "counter")
-    for wid in ("nodot", f"{tid}.", f".name", f"{tid}.-dash", f"{tid}.sp%20ace", f"{tid}." + "n" * 101):
+    for wid in ("nodot", f"{tid}.", ".name", f"{tid}.-dash", f"{tid}.sp%20ace", f"{tid}." + "n" * 101):
         await assert_error(await client.get(f"/v1/templates/workers/{wid}", headers=AUTH), 400, "worker")
     base = f"/v1/templates/{tid}/workers"
     for name in ("-dash", "", "a b", "ü", "n" * 101, 7, None):
