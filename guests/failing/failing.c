@@ -1,6 +1,7 @@
 // golemite:failing guest: deterministic guest failures for the executor's
 // retry and error paths. `add` traps on a bad argument (a trap the guest
-// would hit again on every retry); `overflow` exhausts the wasm call stack.
+// would hit again on every retry); `overflow` exhausts the wasm call stack;
+// `quit` exits through wasi:cli/exit (the worker becomes Exited).
 
 #include <stdint.h>
 
@@ -40,4 +41,14 @@ static uint64_t dive(uint64_t depth) {
 __attribute__((export_name("golemite:failing/api#overflow")))
 uint64_t api_overflow(uint64_t depth) {
   return dive(depth);
+}
+
+// `result` without payloads flattens to its discriminant: 0 is ok, 1 is err.
+__attribute__((import_module("wasi:cli/exit@0.2.0"), import_name("exit")))
+extern void wasi_cli_exit(int32_t status);
+
+__attribute__((export_name("golemite:failing/api#quit")))
+void api_quit(int32_t ok) {
+  wasi_cli_exit(ok ? 0 : 1);
+  __builtin_unreachable();
 }

@@ -1,4 +1,4 @@
-"""The failing guest under plain wasmtime: a trap on bad input and a stack overflow."""
+"""The failing guest under plain wasmtime: a trap on bad input, a stack overflow, an exit."""
 
 from __future__ import annotations
 
@@ -45,3 +45,10 @@ def test_overflow_exhausts_the_call_stack(guest: Load) -> None:
         g.call(API, "overflow", 2**64 - 1)
     # wasmtime's wording for a wasm stack overflow.
     assert "wasm trap: call stack exhausted" in str(info.value)
+
+
+def test_quit_calls_wasi_exit(guest: Load) -> None:
+    # wasmtime's own wasi:cli/exit ends the call with an exit error carrying the status.
+    g = guest("failing")
+    with pytest.raises(WasmtimeError, match="exit"):
+        g.call(API, "quit", False)

@@ -150,3 +150,19 @@ async def test_stdio_calling_convention(harness):
     assert await harness.call(tid, "s", "run", "abc", convention="stdio") == "not a number"
     await harness.reopen()
     assert await harness.call(tid, "s", "run", 4, convention="stdio") == 8
+
+
+async def test_guest_exit_makes_the_worker_exited(harness):
+    tid = await harness.template("failing")
+    await harness.call(tid, "x", "golemite:failing/api/add", [4])
+    with pytest.raises(InvocationFailed, match="exited"):
+        await harness.call(tid, "x", "golemite:failing/api/quit", [True])
+    w = harness.ex.get_worker(DEFAULT_ACCOUNT, tid, "x")
+    assert w.status == "Exited"
+    with pytest.raises(InvocationFailed, match="exited"):
+        await harness.call(tid, "x", "golemite:failing/api/get")
+    assert harness.ex.interrupt(DEFAULT_ACCOUNT, tid, "x", False) is False
+    await harness.reopen()  # the Exited entry is durable: still exited after a restart
+    with pytest.raises(InvocationFailed, match="exited"):
+        await harness.call(tid, "x", "golemite:failing/api/get")
+    assert harness.ex.get_worker(DEFAULT_ACCOUNT, tid, "x").status == "Exited"
