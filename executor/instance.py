@@ -103,12 +103,12 @@ def _trap_message(e: WasmtimeError) -> str:
 
 class WorkerInstance:
     def __init__(self, runtime, template: LoadedTemplate, identity: WorkerIdentity,
-                 wlog: WorkerLog, services, *, on_output=None):
+                 wlog: WorkerLog, services, *, on_output=None, on_log=None):
         self.template = template
         self.wlog = wlog
         self.runtime = runtime
         self.state = HostState(identity=identity, append=wlog.append, append_at=wlog.append_at,
-                               commit=wlog.wait, services=services, on_output=on_output,
+                               commit=wlog.wait, services=services, on_output=on_output, on_log=on_log,
                                handles=HandleTable(identity.template_id, identity.worker_name))
         self.store = Store(runtime.engine)
         if runtime.max_memory_bytes:

@@ -103,6 +103,12 @@ class Worker:
             return
         self.ex.loop.call_soon_threadsafe(self.emit, {stream: {"message": text}})
 
+    def on_log(self, level: str, context: str, message: str) -> None:
+        """A wasi:logging line, on the guest thread; forwarded to /connect listeners."""
+        if self.listeners:
+            event = {"log": {"level": level, "context": context, "message": message}}
+            self.ex.loop.call_soon_threadsafe(self.emit, event)
+
     # ------------------------------------------------------------ queueing
 
     def enqueue(self, inv: Invocation) -> None:
@@ -304,7 +310,7 @@ class Worker:
     def _build_and_replay(self):
         template = self.ex.templates.load(self.identity.template_id, self.identity.template_version)
         inst = WorkerInstance(self.ex.runtime, template, self.identity, self.wlog, self.ex.services,
-                              on_output=self.on_output)
+                              on_output=self.on_output, on_log=self.on_log)
         entries = self.ex.store.read(self.key)
         started = time.perf_counter()
         result = inst.replay(entries)

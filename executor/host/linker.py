@@ -6,7 +6,7 @@ from wasmtime import Engine
 from wasmtime import component as cm
 
 from .golem import define_golem_host
-from .wasi import define_clocks, define_environment, define_random
+from .wasi import define_clocks, define_environment, define_logging, define_random
 
 
 def needs_native_io(engine: Engine, component: cm.Component) -> bool:
@@ -34,5 +34,6 @@ def build_linker(engine: Engine, *, durable_io: bool = True) -> cm.Linker:
         define_clocks(root, durable_io)
         define_random(root)
         define_environment(root)
+        define_logging(root)
         define_golem_host(root)
     return linker

@@ -94,6 +94,7 @@ class HostState:
     idempotent: bool = True
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     on_output: Callable[[str, bytes], None] | None = None
+    on_log: Callable[[str, str, str], None] | None = None   # wasi:logging lines, live only
     stdout_capture: list[bytes] | None = None    # set during a stdio-convention call
     error: BaseException | None = None           # the real error behind the last host trap
     should_stop: str | None = None               # set from other threads: why to stop

@@ -156,3 +156,19 @@ def define_environment(root) -> None:
             raise GuestExit(code)
         register(ex, "exit", exit_)
         register(ex, "exit-with-code", exit_with_code)
+
+
+def define_logging(root) -> None:
+    """`wasi:logging/logging`: structured log lines, streamed as /connect "log" events.
+
+    Recorded like any write, so a replayed log call is not sent to listeners again.
+    """
+    with root.add_instance("wasi:logging/logging") as logging_iface:
+        def log(state: HostState, level, context: str, message: str) -> None:
+            name = level if isinstance(level, str) else getattr(level, "tag", str(level))
+
+            def live():
+                if state.on_log is not None:
+                    state.on_log(name, context, message)
+            state.durable("wasi:logging/logging/log", "write-local", live)
+        register(logging_iface, "log", log)

@@ -23,7 +23,7 @@ def sha256(path: Path) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["counter", "shopping-cart", "failing", "interruption", "types", "clocks-env",
-                                  "stdio", "promise", "runtime", "resources"])
+                                  "stdio", "promise", "runtime", "resources", "logging"])
 def test_rebuild_matches_checked_in_wasm(name: str, tmp_path: Path) -> None:
     if shutil.which("clang-19", path=TOOL_PATH) is None:
         pytest.skip("clang-19 is not installed")
