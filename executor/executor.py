@@ -121,6 +121,9 @@ class Services:
             batch.delete("promises", key)
             self.ex.store.submit(batch)
 
+    def threads_scarce(self) -> bool:
+        return self.ex.pool.scarce()
+
     def retry_policy_changed(self, state, policy) -> None:
         worker = self.ex.workers.get(state.identity.worker_key)
         if worker is not None:

@@ -104,6 +104,10 @@ class GuestPool:
             self._seen = self._finished
         self._nudge = loop.call_later(self._nudge_after, self._nudge_if_waiting, loop)
 
+    def scarce(self) -> bool:
+        """Are (nearly) all threads taken? Then a guest should not block one to sleep."""
+        return self._awake >= len(self._threads) - 1
+
     def _wake_one(self) -> None:
         # Counted as awake now, not when it runs: a second call arriving before the
         # woken thread gets going must not wake yet another one.

@@ -42,7 +42,9 @@ def wait_until(state: HostState, deadline_ns: int) -> None:
     remaining = deadline_ns - monotonic_now(state)
     if remaining <= 0:
         return
-    if remaining > state.services.short_sleep_ns:
+    # A short sleep holds its guest thread; when threads run short, even a short one
+    # suspends instead, so many sleepers cannot starve the other workers.
+    if remaining > state.services.short_sleep_ns or state.services.threads_scarce():
         wake_at = time.time_ns() + remaining
         raise Suspend("sleep", wake_at_ns=wake_at)
     end = time.monotonic() + remaining / 1e9
