@@ -70,31 +70,27 @@ class WorkerLog:
 
     def append_with_commit(self, entry: Entry, puts: Puts = ()) -> tuple[int, Commit | None]:
         """Append `entry` (and index rows); the commit is None while the batch is held."""
-        with self._lock:
-            batch, held = self._batch_locked()
-            idx = batch.append(self.key, entry)
-            for table, key, value in puts:
-                batch.put(table, key, value)
-            if held:
-                return idx, None
-            commit = self.last = self.store.submit(batch)
-        return idx, commit
+        return self._append(entry, None, lambda idx: puts)
 
     def append_then_put(self, entry: Entry, puts_for: Callable[[int], Puts]) -> tuple[int, Commit | None]:
         """Append `entry` and, in the same batch, the index rows that name its index."""
-        return self._append_at(lambda idx: entry, puts_for)
+        return self._append(entry, None, puts_for)
 
     def append_at(self, factory: Callable[[int], Entry]) -> int:
         """Append an entry whose content depends on its own index (a Jump, get-oplog-index)."""
-        return self._append_at(factory, None)[0]
+        return self._append(None, factory, None)[0]
 
-    def _append_at(self, factory: Callable[[int], Entry],
-                   puts_for: Callable[[int], Puts] | None) -> tuple[int, Commit | None]:
+    def _append(self, entry: Entry | None, factory: Callable[[int], Entry] | None,
+                puts_for: Callable[[int], Puts] | None) -> tuple[int, Commit | None]:
         with self._lock:
             batch, held = self._batch_locked()
-            predicted = self.store.last_index(self.key) + 1
-            idx = batch.append(self.key, factory(predicted))
-            assert idx == predicted, "appends to one worker must go through its WorkerLog"
+            if factory is not None:
+                # Only an entry that names its own index needs it before the append.
+                predicted = self.store.last_index(self.key) + 1
+                entry = factory(predicted)
+            idx = batch.append(self.key, entry)
+            if factory is not None:
+                assert idx == predicted, "appends to one worker must go through its WorkerLog"
             for table, key, value in (puts_for(idx) if puts_for else ()):
                 batch.put(table, key, value)
             if held:
@@ -103,16 +99,15 @@ class WorkerLog:
         return idx, commit
 
     def put(self, table: str, key: str, value: Any) -> None:
-        with self._lock:
-            batch, held = self._batch_locked()
-            batch.put(table, key, value)
-            if not held:
-                self.last = self.store.submit(batch)
+        self._row(lambda batch: batch.put(table, key, value))
 
     def delete(self, table: str, key: str) -> None:
+        self._row(lambda batch: batch.delete(table, key))
+
+    def _row(self, write: Callable[[Batch], None]) -> None:
         with self._lock:
             batch, held = self._batch_locked()
-            batch.delete(table, key)
+            write(batch)
             if not held:
                 self.last = self.store.submit(batch)
 
