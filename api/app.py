@@ -12,7 +12,7 @@ import structlog
 from aiohttp import WSMsgType, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from executor import CONVENTIONS, Accounts, Executor, InvalidRequest, NotFound
+from executor import CONVENTIONS, Accounts, Executor, InvalidRequest
 
 from . import filters, models as M, views
 from .errors import ACCOUNT, REQUEST_ID, Unauthorized, error_middleware_with, json_response
@@ -378,4 +378,4 @@ def create_app(executor: Executor, *, invoke_timeout: float = 60.0, max_body_byt
     return app
 
 
-__all__ = ["create_app", "EXECUTOR", "NotFound"]
+__all__ = ["create_app", "EXECUTOR"]

@@ -28,19 +28,19 @@ from .codec import ValueMismatch, lower_params
 from .engine import EpochTicker, new_engine
 from .guest_pool import GuestPool
 from .inbox import LoopInbox
-from .warmup import warm_up
 from .errors import AlreadyExists, InvalidRequest, InvocationFailed, InvocationTimeout, LimitExceeded, NotFound
 from .host import build_linker, needs_native_io
 from .host import wasi as host_wasi
 from .instance import Invocation
 from .templates import LoadedTemplate, TemplateStore
-from .worker import EXITED, FAILED, RUNNING, Worker
+from .warmup import warm_up
+from .worker import EXITED, FAILED, INTERRUPTED, RETRYING, RUNNING, SUSPENDED, Worker
 
 log = structlog.get_logger(__name__)
 
 WORKER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$")
 CONVENTIONS = ("component", "stdio")
-UNFINISHED = ("Running", "Retrying", "Suspended")
+UNFINISHED = (RUNNING, RETRYING, SUSPENDED)
 
 
 @dataclass
@@ -169,7 +169,7 @@ class Executor:
 
     def _invocation_in_flight(self, key: str, rec: WorkerRecord) -> bool:
         """Did the worker stop inside an invocation? Its row is not rewritten per call, the log tells."""
-        if rec.status in ("Interrupted", "Failed", "Exited"):
+        if rec.status in (INTERRUPTED, FAILED, EXITED):
             return False
         last = self.store.committed_last_index(key)
         if last <= 1:
@@ -312,9 +312,6 @@ class Executor:
                 out.append(rec)
         return out
 
-    def metadata(self, worker: Worker) -> WorkerRecord:
-        return worker.metadata_record()
-
     async def delete_worker(self, account_id: str, template_id: str, name: str) -> None:
         w = self.get_worker(account_id, template_id, name)
         w.interrupt(False)
@@ -408,7 +405,7 @@ class Executor:
         idx, commit = worker.wlog.append_with_commit(PendingWorkerInvocation(
             timestamp=time.time_ns(), function=function, params=params, calling_convention=convention))
         worker.enqueue(Invocation(function, params, None, convention, pending_idx=idx))
-        worker._save()
+        worker.save()
         await commit
 
     async def invoke_and_await(self, account_id: str, template_id: str, name: str, function: str, params: Any,
@@ -496,7 +493,7 @@ class Executor:
 
     def resume(self, account_id: str, template_id: str, name: str) -> None:
         w = self.get_worker(account_id, template_id, name)
-        if w.status != "Interrupted":
+        if w.status != INTERRUPTED:
             raise InvalidRequest(f"worker {template_id}.{name} is {w.status}, not Interrupted")
         w.resume()
 

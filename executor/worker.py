@@ -71,17 +71,15 @@ class Worker:
             self.record, status=self.status, retry_count=self.retry_count, last_error=self.last_error,
             pending_count=pending)
 
-    def _record_put(self) -> tuple[str, str, Any]:
-        self.record = self.metadata_record()
-        return ("workers", self.key, self.record)
-
-    def _save(self) -> None:
+    def save(self) -> None:
+        """Write the worker row (cached status, counts) through the worker's log."""
         if not self.deleted:
-            self.wlog.put(*self._record_put())
+            self.record = self.metadata_record()
+            self.wlog.put("workers", self.key, self.record)
 
     def _set_status(self, status: str) -> None:
         self.status = status
-        self._save()
+        self.save()
 
     # ------------------------------------------------------------ output events
 
@@ -101,13 +99,13 @@ class Worker:
         text = decoder.decode(data)
         if not self.listeners or not text:
             return
-        self.ex.loop.call_soon_threadsafe(self.emit, {stream: {"message": text}})
+        self.ex.inbox.post(self.emit, {stream: {"message": text}})
 
     def on_log(self, level: str, context: str, message: str) -> None:
         """A wasi:logging line, on the guest thread; forwarded to /connect listeners."""
         if self.listeners:
             event = {"log": {"level": level, "context": context, "message": message}}
-            self.ex.loop.call_soon_threadsafe(self.emit, event)
+            self.ex.inbox.post(self.emit, event)
 
     # ------------------------------------------------------------ queueing
 
@@ -273,7 +271,7 @@ class Worker:
         self.retry_policy = result.retry_policy or self.retry_policy
         if result.exited:
             self.status = EXITED
-            self._save()
+            self.save()
             return False
         if not self.loaded:
             # First load in this process: pick up durable queued invocations and the
@@ -404,7 +402,7 @@ class Worker:
         self.status = FAILED
         self.drop_instance()
         inv, self.current = self.current, None
-        self._save()
+        self.save()
         if inv is not None:
             if inv.key is not None:
                 self.key_futures.pop(inv.key, None)
