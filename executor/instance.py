@@ -182,6 +182,8 @@ class WorkerInstance:
 
     def _func(self, info: FunctionInfo):
         f = self._funcs.get(info.name)
+        if f is None and info.drops is not None:
+            f = self._funcs[info.name] = _RESOURCE_DROP
         if f is None:
             parent = None
             if info.interface is not None:
@@ -209,8 +211,6 @@ class WorkerInstance:
                 args = lower_params(info.params, params, info.lowerers)
             except ValueMismatch as e:
                 return "trap", Trapped(f"recorded parameters no longer fit: {e}", retriable=False)
-        if info.drops is not None:
-            return self._drop(info, params, lowered)
         func = self._func(info)
         limit = self.runtime.max_invocation_seconds
         self._call_deadline = time.monotonic() + limit if limit else None
@@ -238,21 +238,6 @@ class WorkerInstance:
             state.stdout_capture = None
             return "ok", _parse_stdio(out)
         return "ok", result
-
-    def _drop(self, info: FunctionInfo, params: Any, lowered: list[Any] | None) -> tuple[str, Any]:
-        """`…/res/drop`: run the guest's destructor and forget the handle."""
-        set_current(self.state)
-        try:
-            # Lowering an owned handle takes it out of the table.
-            (resource,) = lowered if lowered is not None else lower_params(info.params, params, info.lowerers)
-            resource.drop(self.store)
-        except ValueMismatch as e:
-            return "trap", Trapped(f"invalid resource handle: {e}", retriable=False)
-        except WasmtimeError as e:
-            return "trap", self._classify(e)
-        finally:
-            set_current(None)
-        return "ok", []
 
     def _classify(self, e: WasmtimeError | None):
         err = self.state.error
@@ -364,6 +349,23 @@ class WorkerInstance:
             idx, commit = self.wlog.append_then_put(entry, complete_puts)
             return Completed(value, idx, commit)  # commit is None while the worker log holds the batch
         return value
+
+
+class _ResourceDrop:
+    """`…/res/drop` is not an export: called like one, it runs the guest's destructor.
+
+    Its one parameter is an owned handle, so lowering it took the resource out of the
+    worker's handle table.
+    """
+
+    def __call__(self, store, resource) -> None:
+        resource.drop(store)
+
+    def post_return(self, store) -> None:
+        pass
+
+
+_RESOURCE_DROP = _ResourceDrop()
 
 
 def _normal(v: Any) -> Any:
