@@ -65,6 +65,18 @@ def load_guest(
     """
     engine = Engine(config) if config is not None else Engine()
     component = cm.Component.from_file(engine, str(guest_wasm(name)))
+    return instantiate(engine, component, link=link, wasi=wasi, setup_store=setup_store)
+
+
+def instantiate(
+    engine: Engine,
+    component: cm.Component,
+    *,
+    link: Callable[[cm.Linker], None] | None = None,
+    wasi: Callable[[WasiConfig], None] | None = None,
+    setup_store: Callable[[Store], None] | None = None,
+) -> LoadedGuest:
+    """A fresh instance of an already compiled component, stdout/stderr captured."""
     linker = cm.Linker(engine)
     linker.add_wasip2()
     if link is not None:

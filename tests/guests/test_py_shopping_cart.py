@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from wasmtime import Engine, Store, WasiConfig, WasmtimeError
+from wasmtime import Engine, Store, WasmtimeError
 from wasmtime import component as cm
 
-from tests.guests.conftest import GUESTS, LoadedGuest, guest_wasm
+from tests.guests.conftest import GUESTS, LoadedGuest, guest_wasm, instantiate
 
 NAME = "py-shopping-cart"
 API = "golem:it/api"
@@ -82,22 +82,10 @@ def cart(compiled: tuple[Engine, cm.Component]) -> Instantiate:
     """A fresh instance per call, sharing the module's compiled component."""
     engine, component = compiled
 
-    def instantiate(link: Callable[[cm.Linker], None] | None = None) -> LoadedGuest:
-        linker = cm.Linker(engine)
-        linker.add_wasip2()
-        if link is not None:
-            linker.allow_shadowing = True
-            link(linker)
-        store = Store(engine)
-        out: list[bytes] = []
-        err: list[bytes] = []
-        cfg = WasiConfig()
-        cfg.stdout_custom = lambda data: out.append(bytes(data))
-        cfg.stderr_custom = lambda data: err.append(bytes(data))
-        store.set_wasi(cfg)
-        return LoadedGuest(engine, store, linker.instantiate(store, component), out, err)
+    def fresh(link: Callable[[cm.Linker], None] | None = None) -> LoadedGuest:
+        return instantiate(engine, component, link=link)
 
-    return instantiate
+    return fresh
 
 
 def test_full_cart_flow(cart: Instantiate) -> None:
