@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -72,6 +73,12 @@ class Daemon:
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read() or b"null")
 
+    def invoke(self, tid: str, worker: str, fn: str, params=(), key: str | None = None, timeout: float = 30):
+        """invoke-and-await over HTTP: (status, body)."""
+        q = f"?function={fn}" + (f"&invocation-key={key}" if key else "")
+        return self.request("POST", f"/v1/templates/{tid}/workers/{worker}/invoke-and-await{q}",
+                            {"params": list(params)}, timeout=timeout)
+
     def upload(self, name: str) -> str:
         boundary = uuid.uuid4().hex
         body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n{name}\r\n"
@@ -81,6 +88,20 @@ class Daemon:
                                  content_type=f"multipart/form-data; boundary={boundary}")
         assert status == 200, t
         return t["versionedTemplateId"]["rawTemplateId"]
+
+
+def background(fn):
+    """Run `fn` on a thread; a connection error (the daemon killed under it) is its result."""
+    box = {}
+
+    def run():
+        try:
+            box["r"] = fn()
+        except OSError as e:
+            box["r"] = e
+    t = threading.Thread(target=run)
+    t.start()
+    return t, box
 
 
 @pytest.fixture

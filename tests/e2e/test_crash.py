@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
+from tests.e2e.conftest import background
+
 COUNTER = "golemite:counter/api"
-
-
-def invoke(d, tid, worker, fn, params=(), key=None, timeout=30):
-    q = f"?function={fn}" + (f"&invocation-key={key}" if key else "")
-    return d.request("POST", f"/v1/templates/{tid}/workers/{worker}/invoke-and-await{q}",
-                     {"params": list(params)}, timeout=timeout)
 
 
 def test_state_and_keys_survive_sigkill(daemon):
     tid = daemon.upload("counter")
     for i in range(1, 6):
-        assert invoke(daemon, tid, "w", f"{COUNTER}/increment") == (200, {"result": [i]})
+        assert daemon.invoke(tid, "w", f"{COUNTER}/increment") == (200, {"result": [i]})
     status, key = daemon.request("POST", f"/v1/templates/{tid}/workers/w/key")
     assert status == 200
-    assert invoke(daemon, tid, "w", f"{COUNTER}/increment", key=key["value"]) == (200, {"result": [6]})
+    assert daemon.invoke(tid, "w", f"{COUNTER}/increment", key=key["value"]) == (200, {"result": [6]})
     status, key2 = daemon.request("POST", f"/v1/templates/{tid}/workers/w/key")
     daemon.kill()
     daemon.start()
     # The keyed call is not run again; the key created before the crash is still valid.
-    assert invoke(daemon, tid, "w", f"{COUNTER}/increment", key=key["value"]) == (200, {"result": [6]})
-    assert invoke(daemon, tid, "w", f"{COUNTER}/increment", key=key2["value"]) == (200, {"result": [7]})
-    assert invoke(daemon, tid, "w", f"{COUNTER}/get") == (200, {"result": [7]})
+    assert daemon.invoke(tid, "w", f"{COUNTER}/increment", key=key["value"]) == (200, {"result": [6]})
+    assert daemon.invoke(tid, "w", f"{COUNTER}/increment", key=key2["value"]) == (200, {"result": [7]})
+    assert daemon.invoke(tid, "w", f"{COUNTER}/get") == (200, {"result": [7]})
 
 
 def test_queued_invocations_survive_sigkill(daemon):
@@ -58,22 +53,16 @@ def test_queued_invocations_survive_sigkill(daemon):
 def test_sigkill_mid_invocation_then_key_returns_result(daemon):
     tid = daemon.upload("interruption")
     status, key = daemon.request("POST", f"/v1/templates/{tid}/workers/slow/key")
-    result = {}
-
-    def call():
-        try:
-            result["r"] = invoke(daemon, tid, "slow", "golemite:interruption/api/run", [6, 150], key=key["value"])
-        except OSError as e:  # the daemon dies under this request: that is the point
-            result["r"] = e
-    t = threading.Thread(target=call)
-    t.start()
+    # The daemon dies under this request: that is the point.
+    t, result = background(lambda: daemon.invoke(tid, "slow", "golemite:interruption/api/run", [6, 150],
+                                                 key=key["value"]))
     time.sleep(0.5)
     daemon.kill()
     t.join(10)
     assert isinstance(result["r"], OSError)  # the first caller never got an answer
     daemon.start()
     # Recovery continues the invocation by itself; the key then yields its one result.
-    assert invoke(daemon, tid, "slow", "golemite:interruption/api/run", [6, 150], key=key["value"],
+    assert daemon.invoke(tid, "slow", "golemite:interruption/api/run", [6, 150], key=key["value"],
                   timeout=60) == (200, {"result": [21]})
     status, log = daemon.request("GET", f"/v1/templates/{tid}/workers/slow/oplog?from=1&count=1000")
     assert sum(1 for e in log["entries"] if e["type"] == "ExportedFunctionInvoked") == 1
@@ -81,29 +70,22 @@ def test_sigkill_mid_invocation_then_key_returns_result(daemon):
 
 def test_sigterm_drains_and_exits_zero(daemon):
     tid = daemon.upload("counter")
-    assert invoke(daemon, tid, "w", f"{COUNTER}/increment")[0] == 200
+    assert daemon.invoke(tid, "w", f"{COUNTER}/increment")[0] == 200
     assert daemon.stop() == 0
     daemon.start()
-    assert invoke(daemon, tid, "w", f"{COUNTER}/increment") == (200, {"result": [2]})
+    assert daemon.invoke(tid, "w", f"{COUNTER}/increment") == (200, {"result": [2]})
 
 
 def test_sigterm_mid_invocation_stops_cleanly_and_the_call_finishes_after_restart(daemon):
     tid = daemon.upload("interruption")
     status, key = daemon.request("POST", f"/v1/templates/{tid}/workers/long/key")
-    box = {}
-
-    def call():
-        try:
-            box["r"] = invoke(daemon, tid, "long", "golemite:interruption/api/run", [40, 100], key=key["value"])
-        except OSError as e:
-            box["r"] = e
-    t = threading.Thread(target=call)
-    t.start()
+    t, _ = background(lambda: daemon.invoke(tid, "long", "golemite:interruption/api/run", [40, 100],
+                                            key=key["value"]))
     time.sleep(0.5)
     started = time.monotonic()
     assert daemon.stop() == 0
     assert time.monotonic() - started < 15
     t.join(10)
     daemon.start()
-    assert invoke(daemon, tid, "long", "golemite:interruption/api/run", [40, 100], key=key["value"],
+    assert daemon.invoke(tid, "long", "golemite:interruption/api/run", [40, 100], key=key["value"],
                   timeout=60) == (200, {"result": [820]})
