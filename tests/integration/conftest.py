@@ -37,3 +37,18 @@ async def harness(tmp_path):
     await h.open()
     yield h
     await h.ex.close()
+
+
+@pytest.fixture
+async def configured(tmp_path):
+    """`await configured(max_live_workers=3)`: a harness with other executor settings, closed after the test."""
+    opened: list[Harness] = []
+
+    async def make(**settings) -> Harness:
+        h = Harness(tmp_path / f"data{len(opened)}", ExecutorConfig(**{"short_sleep_ns": 300_000_000, **settings}))
+        await h.open()
+        opened.append(h)
+        return h
+    yield make
+    for h in opened:
+        await h.ex.close()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from executor import DEFAULT_ACCOUNT as A
-from executor import ExecutorConfig, InvocationFailed
+from executor import InvocationFailed
 from oplog import Create, ExportedFunctionCompleted, ExportedFunctionInvoked, ImportedFunctionInvoked
 from tests.integration.conftest import Harness
 
@@ -68,35 +68,27 @@ async def test_divergence_fails_the_worker_naming_both(harness):
     assert harness.ex.get_worker(A, tid, "bad").status == "Failed"
 
 
-async def test_lru_evicts_idle_instances_and_replay_restores_them(tmp_path):
-    h = Harness(tmp_path / "data", ExecutorConfig(max_live_workers=3))
-    await h.open()
-    try:
-        tid = await h.template("counter")
-        for i in range(8):
-            await h.call(tid, f"w{i}", f"{COUNTER}/increment")
-            await h.call(tid, f"w{i}", f"{COUNTER}/increment")
-        live = [w for w in h.ex.workers.values() if w.instance is not None]
-        assert len(live) <= 3
-        replays = h.ex.metrics["replays"]
-        for i in range(8):
-            assert await h.call(tid, f"w{i}", f"{COUNTER}/get") == [2]
-        assert h.ex.metrics["replays"] > replays
-    finally:
-        await h.ex.close()
+async def test_lru_evicts_idle_instances_and_replay_restores_them(configured):
+    h = await configured(max_live_workers=3)
+    tid = await h.template("counter")
+    for i in range(8):
+        await h.call(tid, f"w{i}", f"{COUNTER}/increment")
+        await h.call(tid, f"w{i}", f"{COUNTER}/increment")
+    live = [w for w in h.ex.workers.values() if w.instance is not None]
+    assert len(live) <= 3
+    replays = h.ex.metrics["replays"]
+    for i in range(8):
+        assert await h.call(tid, f"w{i}", f"{COUNTER}/get") == [2]
+    assert h.ex.metrics["replays"] > replays
 
 
-async def test_wall_time_limit_fails_a_runaway_invocation(tmp_path):
-    h = Harness(tmp_path / "data", ExecutorConfig(max_invocation_seconds=0.3))
-    await h.open()
-    try:
-        tid = await h.template("interruption")
-        started = time.monotonic()
-        with pytest.raises(InvocationFailed, match="timeout"):
-            await h.call(tid, "w", "golemite:interruption/api/spin")
-        assert time.monotonic() - started < 5
-    finally:
-        await h.ex.close()
+async def test_wall_time_limit_fails_a_runaway_invocation(configured):
+    h = await configured(max_invocation_seconds=0.3)
+    tid = await h.template("interruption")
+    started = time.monotonic()
+    with pytest.raises(InvocationFailed, match="timeout"):
+        await h.call(tid, "w", "golemite:interruption/api/spin")
+    assert time.monotonic() - started < 5
 
 
 async def test_compile_cache_is_used_after_restart(harness):
@@ -113,17 +105,13 @@ async def test_compile_cache_is_used_after_restart(harness):
     assert len(hits) == 1 and hits[0] is not None  # deserialized from disk, not compiled again
 
 
-async def test_guest_memory_limit(tmp_path):
-    h = Harness(tmp_path / "data", ExecutorConfig(max_memory_mb=2))
-    await h.open()
-    try:
-        tid = await h.template("counter")
-        assert await h.call(tid, "m", f"{COUNTER}/echo", ["small"]) == ["small"]
-        with pytest.raises(InvocationFailed):
-            await h.call(tid, "big", f"{COUNTER}/echo", ["x" * (4 << 20)])
-        assert await h.call(tid, "m", f"{COUNTER}/increment") == [1]  # other workers are unaffected
-    finally:
-        await h.ex.close()
+async def test_guest_memory_limit(configured):
+    h = await configured(max_memory_mb=2)
+    tid = await h.template("counter")
+    assert await h.call(tid, "m", f"{COUNTER}/echo", ["small"]) == ["small"]
+    with pytest.raises(InvocationFailed):
+        await h.call(tid, "big", f"{COUNTER}/echo", ["x" * (4 << 20)])
+    assert await h.call(tid, "m", f"{COUNTER}/increment") == [1]  # other workers are unaffected
 
 
 async def test_evicted_instance_and_its_store_are_freed(harness):
