@@ -67,10 +67,6 @@ class EpochTicker:
         self._thread.join(timeout=1)
 
 
-class StopReason(Exception):
-    """Why a running store was stopped by its deadline callback."""
-
-
 def install_deadline_callback(store: Store, should_stop: Callable[[], str | None]) -> object:
     """Give `store` a deadline callback; `should_stop()` returns a reason to trap, or None.
 
