@@ -19,8 +19,7 @@ from typing import Any
 from wasmtime import Store, WasiConfig, WasmtimeError
 
 from oplog import (
-    Entry, Error, ExportedFunctionCompleted, ExportedFunctionInvoked, Exited,
-    ImportedFunctionInvoked, PendingWorkerInvocation,
+    Entry, Error, ExportedFunctionCompleted, ExportedFunctionInvoked, Exited, PendingWorkerInvocation,
 )
 
 from .codec import ValueMismatch, lower_params
@@ -162,21 +161,12 @@ class WorkerInstance:
         """Guest wrote to stdout/stderr: recorded, so replay never writes it twice."""
         state = self.state
         try:
-            if state.persistence != "persist-nothing":
-                item = state.cursor.next()
-                if item is not None:
-                    idx, entry = item
-                    if type(entry) is not ImportedFunctionInvoked or entry.function != f"wasi:cli/{stream}/write":
-                        raise divergence(idx, entry, f"wasi:cli/{stream}/write")
-                    if state.stdout_capture is not None and stream == "stdout":
-                        state.stdout_capture.append(data)
-                    return
-                state.append(ImportedFunctionInvoked(timestamp=time.time_ns(), function=f"wasi:cli/{stream}/write",
-                                                     response=None, kind="write-local"))
+            # Captured in replay too: a replayed stdio call must produce the same result.
             if state.stdout_capture is not None and stream == "stdout":
                 state.stdout_capture.append(data)
-            if state.on_output is not None:
-                state.on_output(stream, data)
+            on_output = state.on_output
+            state.durable(f"wasi:cli/{stream}/write", "write-local",
+                          lambda: on_output(stream, data) if on_output is not None else None)
         except BaseException as e:  # noqa: BLE001 - cannot raise through wasmtime's callback
             state.error = state.error or e
 
