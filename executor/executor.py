@@ -27,6 +27,7 @@ from .accounts import STORE_DIR
 from .codec import ValueMismatch, lower_params
 from .engine import EpochTicker, new_engine
 from .guest_pool import GuestPool
+from .worker_log import LogBurst
 from .inbox import LoopInbox
 from .errors import AlreadyExists, InvalidRequest, InvocationFailed, InvocationTimeout, LimitExceeded, NotFound
 from .host import build_linker, needs_native_io
@@ -140,7 +141,7 @@ class Executor:
         self.runtime = Runtime(self.config)
         self.templates = TemplateStore(self.store, self.runtime.engine, self.data_dir / "compiled")
         self.services = Services(self, self.config.short_sleep_ns)
-        self.pool = GuestPool(self.config.guest_threads)
+        self.pool = GuestPool(self.config.guest_threads, make_burst=lambda: LogBurst(self.store))
         self.workers: dict[str, Worker] = {}
         self._live: OrderedDict[str, Worker] = OrderedDict()
         self.metrics: dict[str, float] = defaultdict(float)
@@ -437,11 +438,15 @@ class Executor:
         if fut is None:
             fut = self.loop.create_future()
             worker.enqueue(Invocation(function, params, key, convention, future=fut, lowered=lowered))
+        # A keyed future is shared with later callers of the key: one going away must not
+        # cancel it for the others. Nobody else sees an unkeyed one, and the invocation
+        # does not depend on it, so its caller may cancel it: no shield (a future less).
+        waiter = fut if key is None else asyncio.shield(fut)
         if timeout is None:
-            return await asyncio.shield(fut)  # the caller going away must not cancel the invocation
+            return await waiter
         try:
             async with asyncio.timeout(timeout):  # cheaper than wait_for: no extra task
-                return await asyncio.shield(fut)
+                return await waiter
         except TimeoutError:
             raise InvocationTimeout("the invocation did not finish in time; it goes on, and calling again "
                                     "with the same invocation key returns its result") from None

@@ -7,6 +7,12 @@ thread only when none is running; if calls wait longer than `nudge_after` second
 (a running guest is long or blocked), it wakes another, up to `threads` at once, so a
 slow guest never holds up the others. Results go back through a loop inbox, many per
 wake-up. Guest code never runs on the event loop.
+
+A thread that finds more calls waiting runs them back to back as a *burst*: their
+results (and, through `executor.worker_log.LogBurst`, their oplog entries) leave the
+thread together when the queue runs dry, after `MAX_BURST` calls, or as soon as a
+guest runs long or blocks (`flush_current_burst`), so a finished call never waits for
+a slow one.
 """
 
 from __future__ import annotations
@@ -20,6 +26,49 @@ from .inbox import LoopInbox
 
 _STOP = object()
 
+# Calls run back to back before their results are handed on. More amortizes the hand-off
+# further but delays the first result of the burst.
+MAX_BURST = 32
+
+_local = threading.local()
+
+
+class Burst:
+    """What one guest thread finished since it last handed results to the loop."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.results: list = []
+        self.inbox: LoopInbox | None = None
+
+    def add_result(self, inbox: LoopInbox, done: Callable, result: Any, error: BaseException | None) -> None:
+        with self.lock:
+            self.inbox = inbox
+            self.results.append((done, (result, error)))
+
+    def pending(self) -> int:
+        return len(self.results)
+
+    def flush(self) -> None:
+        """Hand everything finished to the loop. Subclasses first make it durable-bound."""
+        with self.lock:
+            results, self.results = self.results, []
+            inbox = self.inbox
+        if results:
+            inbox.post_many(results)
+
+
+def current_burst() -> Burst | None:
+    """The burst of the guest thread calling this, or None off the pool."""
+    return getattr(_local, "burst", None)
+
+
+def flush_current_burst() -> None:
+    """A guest is about to block or runs long: let what this thread finished go now."""
+    burst = getattr(_local, "burst", None)
+    if burst is not None and burst.pending():
+        burst.flush()
+
 
 def _set_result(fut: asyncio.Future, value: Any) -> None:
     if not fut.done():
@@ -32,7 +81,9 @@ def _set_exception(fut: asyncio.Future, exc: BaseException) -> None:
 
 
 class GuestPool:
-    def __init__(self, threads: int, name: str = "golemite-guest", nudge_after: float = 0.002):
+    def __init__(self, threads: int, name: str = "golemite-guest", nudge_after: float = 0.002,
+                 make_burst: Callable[[], Burst] = Burst):
+        self._make_burst = make_burst
         self._items: collections.deque = collections.deque()
         self._cond = threading.Condition()
         self._awake = max(1, threads)  # threads not waiting for work (counted by whoever wakes them)
@@ -47,23 +98,32 @@ class GuestPool:
 
     def _run(self) -> None:
         cond, items = self._cond, self._items
+        burst = _local.burst = self._make_burst()
         while True:
             with cond:
-                while not items:
-                    self._awake -= 1
-                    cond.wait()
-                item = items.popleft()
-                if item is _STOP:
-                    return
+                if not items and burst.pending():
+                    item = None  # the queue ran dry: hand on the burst before sleeping
+                else:
+                    while not items:
+                        self._awake -= 1
+                        cond.wait()
+                    item = items.popleft()
+            if item is None:
+                burst.flush()
+                continue
+            if item is _STOP:
+                burst.flush()
+                return
             inbox, done, fn, args = item
             try:
                 result = fn(*args)
             except BaseException as e:  # noqa: BLE001 - handed to the awaiting coroutine
-                inbox.post(done, None, e)
+                burst.add_result(inbox, done, None, e)
             else:
-                inbox.post(done, result, None)
-            with cond:
-                self._finished += 1
+                burst.add_result(inbox, done, result, None)
+            self._finished += 1  # a progress counter for the nudge: a lost race only delays it
+            if burst.pending() >= MAX_BURST:
+                burst.flush()
             # Drop references before blocking again: an idle thread must not keep the
             # last result (e.g. a dropped instance) alive.
             item = inbox = done = fn = args = result = None

@@ -26,6 +26,14 @@ class LoopInbox:
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run `fn(*args)` on the loop soon; callable from any thread."""
         self._items.append((fn, args))
+        self._wake()
+
+    def post_many(self, calls: list[tuple[Callable[..., Any], tuple]]) -> None:
+        """Run each `fn(*args)` of `calls` on the loop soon, in order; callable from any thread."""
+        self._items.extend(calls)
+        self._wake()
+
+    def _wake(self) -> None:
         with self._lock:
             if self._scheduled:
                 return

@@ -54,7 +54,6 @@ class Invocation:
 class Completed:
     result: Any
     index: int
-    commit: Any
 
 
 @dataclass
@@ -336,8 +335,8 @@ class WorkerInstance:
             self.state.cursor.live()
             entry = ExportedFunctionCompleted(timestamp=time.time_ns(), result=value,
                                               consumed_ns=time.monotonic_ns() - started)
-            idx, commit = self.wlog.append_then_put(entry, complete_puts)
-            return Completed(value, idx, commit)  # commit is None while the worker log holds the batch
+            idx, _ = self.wlog.append_then_put(entry, complete_puts)  # held: committed on release
+            return Completed(value, idx)
         return value
 
 

@@ -25,6 +25,7 @@ from .errors import InvalidRequest, InvocationFailed, WorkerInterrupted
 from .host import GuestExit, Interrupt, Jumped, Suspend
 from .host.state import RetryPolicy, WorkerIdentity
 from .instance import Completed, Invocation, Rejected, Stopped, Trapped, WorkerInstance
+from .guest_pool import current_burst
 from .worker_log import WorkerLog
 
 log = structlog.get_logger(__name__)
@@ -49,7 +50,8 @@ class Worker:
         self.instance: WorkerInstance | None = None
         self.loaded = False           # the log was read once in this process
         self.task: asyncio.Task | None = None
-        self.inflight: asyncio.Future | None = None   # a call dispatched on the fast path
+        self.dispatched = False       # a call dispatched on the fast path is running
+        self.inflight: asyncio.Future | None = None   # made only when someone waits for it
         self.timer: asyncio.TimerHandle | None = None
         self.key_futures: dict[str, asyncio.Future] = {}
         self.listeners: set[asyncio.Queue] = set()
@@ -129,7 +131,10 @@ class Worker:
         """What this worker is doing now (its task or a dispatched call), to await; or None."""
         if self.task is not None and not self.task.done():
             return self.task
-        if self.inflight is not None and not self.inflight.done():
+        if self.dispatched:
+            # Made on demand: the hot path dispatches and settles without a future.
+            if self.inflight is None:
+                self.inflight = self.ex.loop.create_future()
             return self.inflight
         return None
 
@@ -147,11 +152,12 @@ class Worker:
         inv = self.current = self.queue.popleft()
         self.status = RUNNING
         self.ex.touch(self)
-        self.inflight = self.ex.loop.create_future()
+        self.dispatched = True
         self.ex.pool.call(self.ex.inbox, self._dispatched, self._invoke_on_thread, inv)
 
     def _dispatched(self, outcome, error: BaseException | None) -> None:
         inflight, self.inflight = self.inflight, None
+        self.dispatched = False
         inv = self.current
         try:
             if error is None and isinstance(outcome, Completed) and not self.deleted:
@@ -243,19 +249,21 @@ class Worker:
                                                       pending_count=pending)
                 puts.append(("workers", self.key, self.record))
             return puts
-        self.wlog.hold()
+        burst = current_burst()
+        self.wlog.hold(burst)
         try:
             outcome = inst.invoke(inv, start_puts, complete_puts)
         finally:
             commit = self.wlog.release()
-        if isinstance(outcome, Completed):
-            outcome.commit = commit
         fut = inv.future
         if isinstance(outcome, Completed) and fut is not None:
             # Settle the caller straight from the commit, without waiting for this thread's
             # result to reach the event loop first: one thread hop less on the latency path.
-            post, result = self.ex.inbox.post, outcome.result
-            outcome.commit.add_done_callback(lambda err: post(_settle, fut, err, result))
+            if burst is not None:
+                burst.after_commit(self.ex.inbox, _settle, fut, outcome.result)
+            else:
+                post, result = self.ex.inbox.post, outcome.result
+                commit.add_done_callback(lambda err: post(_settle, err, fut, result))
         return outcome
 
     async def _load(self) -> bool:
@@ -461,7 +469,7 @@ class Worker:
             self.kick()
 
 
-def _settle(fut: asyncio.Future, err: BaseException | None, result: Any) -> None:
+def _settle(err: BaseException | None, fut: asyncio.Future, result: Any) -> None:
     if fut.done():
         return
     if err is not None:

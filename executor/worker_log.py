@@ -7,7 +7,91 @@ from typing import Any, Callable
 
 from oplog import Batch, Commit, Entry, OplogStore
 
+from .guest_pool import Burst
+
 Puts = tuple[tuple[str, str, Any], ...]
+
+
+class LogBurst(Burst):
+    """A guest thread's burst, with the oplog entries of its invocations in one batch.
+
+    The invocations a guest thread runs back to back (one each of different workers)
+    append to one shared batch, submitted once for all of them, and their callers are
+    answered by one callback when that commit lands: one submit, one commit handle and
+    one loop wake-up per burst instead of per invocation. The results of the burst reach
+    the loop only after the batch was submitted, so whatever the loop does next with a
+    worker is ordered after its entries.
+    """
+
+    def __init__(self, store: OplogStore) -> None:
+        super().__init__()
+        self.store = store
+        self.batch: Batch | None = None
+        self.logs: list[WorkerLog] = []    # logs with entries in `batch`
+        self.after: list = []              # (fn, args) run on the loop once `batch` is durable
+
+    def append(self, wlog: WorkerLog, entry: Entry | None, factory: Callable[[int], Entry] | None,
+               puts_for: Callable[[int], Puts] | None) -> int:
+        """Append for `wlog`, whose lock the caller holds (lock order: log, then burst)."""
+        with self.lock:
+            batch = self.batch
+            if batch is None:
+                batch = self.batch = self.store.batch()
+            if wlog._burst is not self:
+                wlog._burst = self
+                self.logs.append(wlog)
+            return _append_to(batch, wlog, entry, factory, puts_for)
+
+    def row(self, wlog: WorkerLog, write: Callable[[Batch], None]) -> None:
+        with self.lock:
+            if self.batch is None:
+                self.batch = self.store.batch()
+            if wlog._burst is not self:
+                wlog._burst = self
+                self.logs.append(wlog)
+            write(self.batch)
+
+    def after_commit(self, inbox, fn: Callable, *args: Any) -> None:
+        """Run `fn(error_or_None, *args)` on the loop once this burst's entries are durable."""
+        with self.lock:
+            self.inbox = inbox
+            self.after.append((fn, args))
+
+    def submit(self) -> None:
+        """Submit the shared batch (from any thread: who needs it durable first)."""
+        with self.lock:
+            self._submit_locked()
+
+    def _submit_locked(self) -> None:
+        batch, self.batch = self.batch, None
+        logs, self.logs = self.logs, []
+        after, self.after = self.after, []
+        commit = error = None
+        if batch is not None and len(batch):
+            try:
+                commit = self.store.submit(batch)
+            except BaseException as e:  # noqa: BLE001 - every caller of the burst hears of it
+                error = e
+        elif batch is not None:
+            batch.discard()
+        for wlog in logs:
+            # Without the log's lock: `last` is set before `_burst` is cleared, so a
+            # thread that saw `_burst` and waited for this submit reads the new `last`.
+            if commit is not None:
+                wlog.last = commit
+            wlog._burst = None
+        if not after:
+            return
+        inbox = self.inbox
+        if commit is None:
+            inbox.post_many([(fn, (error, *args)) for fn, args in after])
+        else:
+            commit.add_done_callback(lambda err: inbox.post_many([(fn, (err, *args)) for fn, args in after]))
+
+    def flush(self) -> None:
+        with self.lock:
+            self._submit_locked()
+        super().flush()
 
 
 class WorkerLog:
@@ -21,7 +105,7 @@ class WorkerLog:
     log stays in index order and no append ever waits on a running invocation.
     """
 
-    __slots__ = ("store", "key", "_lock", "last", "_held", "_holder")
+    __slots__ = ("store", "key", "_lock", "last", "_held", "_holder", "_hold_burst", "_burst")
 
     def __init__(self, store: OplogStore, key: str):
         self.store = store
@@ -30,24 +114,37 @@ class WorkerLog:
         self.last: Commit | None = None
         self._held: Batch | None = None
         self._holder: int | None = None
+        self._hold_burst: LogBurst | None = None   # the holder appends to this burst's batch
+        self._burst: LogBurst | None = None        # a burst holding entries of ours, unsubmitted
 
     # ------------------------------------------------------------ holding (guest thread)
 
-    def hold(self) -> None:
-        """From now on, this thread's appends collect in one batch until `release()`."""
+    def hold(self, burst: LogBurst | None = None) -> None:
+        """From now on, this thread's appends collect in one batch until `release()`: a
+        batch of this log's own, or the shared batch of the thread's `burst`."""
         with self._lock:
-            self._flush_locked()
-            self._held = self.store.batch()
+            if burst is None or self._burst is not burst:  # entries in this very burst stay in order
+                self._flush_locked()
+            if burst is None:
+                self._held = self.store.batch()
+            self._hold_burst = burst
             self._holder = threading.get_ident()
 
     def release(self) -> Commit | None:
-        """Submit what was held; returns the commit covering everything appended so far."""
+        """Stop holding. Without a burst, submit what was held and return the commit
+        covering everything appended so far; with one, the burst submits it later (None)."""
         with self._lock:
             self._holder = None  # first, so the flush does not open a fresh batch to hold
+            if self._hold_burst is not None:
+                self._hold_burst = None
+                return None
             self._flush_locked()
             return self.last
 
     def _flush_locked(self) -> None:
+        burst = self._burst
+        if burst is not None:
+            burst.submit()  # entries of ours wait in a burst: they go first
         held = self._held
         if held is not None:
             self._held = self.store.batch() if self._holder is not None else None
@@ -83,16 +180,11 @@ class WorkerLog:
     def _append(self, entry: Entry | None, factory: Callable[[int], Entry] | None,
                 puts_for: Callable[[int], Puts] | None) -> tuple[int, Commit | None]:
         with self._lock:
+            burst = self._hold_burst
+            if burst is not None and self._holder == threading.get_ident():
+                return burst.append(self, entry, factory, puts_for), None
             batch, held = self._batch_locked()
-            if factory is not None:
-                # Only an entry that names its own index needs it before the append.
-                predicted = self.store.last_index(self.key) + 1
-                entry = factory(predicted)
-            idx = batch.append(self.key, entry)
-            if factory is not None:
-                assert idx == predicted, "appends to one worker must go through its WorkerLog"
-            for table, key, value in (puts_for(idx) if puts_for else ()):
-                batch.put(table, key, value)
+            idx = _append_to(batch, self, entry, factory, puts_for)
             if held:
                 return idx, None
             commit = self.last = self.store.submit(batch)
@@ -106,6 +198,10 @@ class WorkerLog:
 
     def _row(self, write: Callable[[Batch], None]) -> None:
         with self._lock:
+            burst = self._hold_burst
+            if burst is not None and self._holder == threading.get_ident():
+                burst.row(self, write)
+                return
             batch, held = self._batch_locked()
             write(batch)
             if not held:
@@ -127,3 +223,17 @@ class WorkerLog:
             last = self.last
         if last is not None:
             await last
+
+
+def _append_to(batch: Batch, wlog: WorkerLog, entry: Entry | None, factory: Callable[[int], Entry] | None,
+               puts_for: Callable[[int], Puts] | None) -> int:
+    if factory is not None:
+        # Only an entry that names its own index needs it before the append.
+        predicted = wlog.store.last_index(wlog.key) + 1
+        entry = factory(predicted)
+    idx = batch.append(wlog.key, entry)
+    if factory is not None:
+        assert idx == predicted, "appends to one worker must go through its WorkerLog"
+    for table, key, value in (puts_for(idx) if puts_for else ()):
+        batch.put(table, key, value)
+    return idx
