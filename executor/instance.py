@@ -25,6 +25,7 @@ from oplog import (
 from .codec import ValueMismatch, lower_params
 from .engine import install_deadline_callback
 from .fastcall import FastFunc
+from .guest_pool import flush_current_burst
 from .errors import ReplayDivergence
 from .host import HostState, Interrupt, Signal
 from .host.cursor import ReplayCursor
@@ -125,6 +126,9 @@ class WorkerInstance:
     # ---------------------------------------------------------------- plumbing
 
     def _should_stop(self) -> str | None:
+        # Called every epoch tick while this guest runs: it runs long, so what its thread
+        # finished before it must not wait for it.
+        flush_current_burst()
         if self.state.should_stop:
             return self.state.should_stop
         if self._call_deadline is not None and time.monotonic() > self._call_deadline:

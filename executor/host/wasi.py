@@ -13,6 +13,7 @@ import time
 
 from wasmtime import component as cm
 
+from ..guest_pool import flush_current_burst
 from .state import HostState, Interrupt, Suspend, register
 
 WASI = "@0.2.12"
@@ -48,6 +49,7 @@ def wait_until(state: HostState, deadline_ns: int) -> None:
         wake_at = time.time_ns() + remaining
         raise Suspend("sleep", wake_at_ns=wake_at)
     end = time.monotonic() + remaining / 1e9
+    flush_current_burst()  # what this thread finished before must not wait for the sleep
     while True:
         if state.should_stop:
             raise Interrupt(state.should_stop)
