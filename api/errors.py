@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from typing import Callable
-
 import msgspec
 import structlog
 from aiohttp import web
@@ -65,29 +63,18 @@ _ID_PREFIX = uuid.uuid4().hex[:8]
 _ids = itertools.count(1)
 
 
-def error_middleware_with(before: Callable[[web.Request], None]):
-    """The error middleware; `before(request)` runs inside it (auth), so its errors map too.
+def new_request_id() -> str:
+    # A process prefix and a counter: unique enough to find a request in the logs,
+    # without a random draw (a system call) per request.
+    return f"{_ID_PREFIX}{next(_ids):08x}"
 
-    One middleware layer instead of two: each layer is a coroutine frame per request.
-    """
 
-    @web.middleware
-    async def error_middleware(request: web.Request, handler):
-        # A process prefix and a counter: unique enough to find a request in the logs,
-        # without a random draw (a system call) per request.
-        request_id = request.headers.get("X-Request-Id") or f"{_ID_PREFIX}{next(_ids):08x}"
-        request[REQUEST_ID] = request_id
-        try:
-            before(request)
-            return await handler(request)
-        except web.HTTPException as e:
-            if e.status == 413:
-                return error(413, "request body too large")
-            if e.status == 404:
-                return error(404, "no such endpoint")
-            if e.status == 405:
-                return error(405, "method not allowed")
-            raise
-        except Exception as e:  # noqa: BLE001 - every error becomes a response with a body
-            return to_response(e, request_id)
-    return error_middleware
+def http_exception_response(e: web.HTTPException) -> web.Response | None:
+    """aiohttp's own errors, with a JSON body like ours; None: let aiohttp answer it."""
+    if e.status == 413:
+        return error(413, "request body too large")
+    if e.status == 404:
+        return error(404, "no such endpoint")
+    if e.status == 405:
+        return error(405, "method not allowed")
+    return None

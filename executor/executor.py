@@ -441,15 +441,23 @@ class Executor:
         # A keyed future is shared with later callers of the key: one going away must not
         # cancel it for the others. Nobody else sees an unkeyed one, and the invocation
         # does not depend on it, so its caller may cancel it: no shield (a future less).
-        waiter = fut if key is None else asyncio.shield(fut)
+        if key is None:
+            if timeout is None:
+                return await fut
+            # The caller's own future: a timer may settle it with the timeout (cheaper
+            # than asyncio.timeout); the invocation goes on and its result is dropped.
+            timer = self.loop.call_later(timeout, _time_out, fut)
+            try:
+                return await fut
+            finally:
+                timer.cancel()
         if timeout is None:
-            return await waiter
+            return await asyncio.shield(fut)
         try:
             async with asyncio.timeout(timeout):  # cheaper than wait_for: no extra task
-                return await waiter
+                return await asyncio.shield(fut)
         except TimeoutError:
-            raise InvocationTimeout("the invocation did not finish in time; it goes on, and calling again "
-                                    "with the same invocation key returns its result") from None
+            raise InvocationTimeout(TIMED_OUT) from None
 
     async def _await_key_future(self, worker: Worker, key: str, rec) -> Any:
         for _ in range(2000):
@@ -505,6 +513,15 @@ class Executor:
     def oplog(self, account_id: str, template_id: str, name: str, start: int, count: int):
         w = self.get_worker(account_id, template_id, name)
         return w, self.store.read(w.key, start, count)
+
+
+TIMED_OUT = ("the invocation did not finish in time; it goes on (called with an invocation key, "
+             "calling again with the same key returns its result)")
+
+
+def _time_out(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_exception(InvocationTimeout(TIMED_OUT))
 
 
 def _put_batch(store: OplogStore, table: str, key: str, value: Any):
