@@ -23,7 +23,7 @@ from oplog import (
 )
 
 from .codec import ValueMismatch, lower_params
-from .engine import install_deadline_callback
+from .engine import TICK_SECONDS, install_deadline_callback
 from .fastcall import FastFunc
 from .guest_pool import flush_current_burst
 from .errors import ReplayDivergence
@@ -34,6 +34,9 @@ from .host.state import RetryPolicy, UnknownRemoteWrite, WorkerIdentity, diverge
 from .templates import FunctionInfo, LoadedTemplate
 from .worker_log import WorkerLog
 
+
+# A call running this long lets its thread hand on what finished before it.
+LONG_CALL_SECONDS = TICK_SECONDS / 2
 
 @dataclass
 class Invocation:
@@ -114,6 +117,7 @@ class WorkerInstance:
             self.store.set_limits(memory_size=runtime.max_memory_bytes)
         self._deadline_cb = install_deadline_callback(self.store, self._should_stop)
         self._call_deadline: float | None = None
+        self._call_started = 0.0
         self._configure_wasi(None)
         linker = runtime.linker_for(template)
         set_current(self.state)
@@ -126,12 +130,15 @@ class WorkerInstance:
     # ---------------------------------------------------------------- plumbing
 
     def _should_stop(self) -> str | None:
-        # Called every epoch tick while this guest runs: it runs long, so what its thread
-        # finished before it must not wait for it.
-        flush_current_burst()
+        # Called about once an epoch tick while a guest runs, and also as a call starts
+        # after a tick passed (the deadline is one tick after the last check).
+        now = time.monotonic()
+        if now - self._call_started >= LONG_CALL_SECONDS:
+            # A long call: what its thread finished before it must not wait for it.
+            flush_current_burst()
         if self.state.should_stop:
             return self.state.should_stop
-        if self._call_deadline is not None and time.monotonic() > self._call_deadline:
+        if self._call_deadline is not None and now > self._call_deadline:
             self.state.should_stop = "timeout: the invocation ran longer than its wall-time limit"
             return self.state.should_stop
         return None
@@ -206,7 +213,8 @@ class WorkerInstance:
                 return "trap", Trapped(f"recorded parameters no longer fit: {e}", retriable=False)
         func = self._func(info)
         limit = self.runtime.max_invocation_seconds
-        self._call_deadline = time.monotonic() + limit if limit else None
+        self._call_started = time.monotonic()
+        self._call_deadline = self._call_started + limit if limit else None
         set_current(state)
         try:
             if info.has_handles and lowered is None and convention == "component":
