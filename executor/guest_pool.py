@@ -28,7 +28,7 @@ _STOP = object()
 
 # Calls run back to back before their results are handed on. More amortizes the hand-off
 # further but delays the first result of the burst.
-MAX_BURST = 32
+MAX_BURST = 64
 
 _local = threading.local()
 
