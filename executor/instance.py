@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wasmtime import Store, WasiConfig, WasmtimeError
+from wasmtime._bindings import _wasmtime_context_set_epoch_deadline as set_epoch_deadline
 
 from oplog import (
     Entry, Error, ExportedFunctionCompleted, ExportedFunctionInvoked, Exited, PendingWorkerInvocation,
@@ -118,6 +119,7 @@ class WorkerInstance:
         self._deadline_cb = install_deadline_callback(self.store, self._should_stop)
         self._call_deadline: float | None = None
         self._call_started = 0.0
+        self._ctx = self.store._context()
         self._configure_wasi(None)
         linker = runtime.linker_for(template)
         set_current(self.state)
@@ -130,8 +132,7 @@ class WorkerInstance:
     # ---------------------------------------------------------------- plumbing
 
     def _should_stop(self) -> str | None:
-        # Called about once an epoch tick while a guest runs, and also as a call starts
-        # after a tick passed (the deadline is one tick after the last check).
+        # Called about once an epoch tick while a guest runs (see _call).
         now = time.monotonic()
         if now - self._call_started >= LONG_CALL_SECONDS:
             # A long call: what its thread finished before it must not wait for it.
@@ -215,6 +216,10 @@ class WorkerInstance:
         limit = self.runtime.max_invocation_seconds
         self._call_started = time.monotonic()
         self._call_deadline = self._call_started + limit if limit else None
+        # The deadline callback runs one tick after the last check. Set afresh for each
+        # call, it does not fire as an idle worker's call starts (most calls of many
+        # workers taking turns), only once a call has run for a tick.
+        set_epoch_deadline(self._ctx, 1)
         set_current(state)
         try:
             if info.has_handles and lowered is None and convention == "component":
