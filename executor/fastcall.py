@@ -10,6 +10,7 @@ durable invocation spends more time in this Python than in the guest.
 
 from __future__ import annotations
 
+import ctypes
 from ctypes import byref, pointer
 from typing import Any
 
@@ -18,6 +19,11 @@ from wasmtime import _bindings as _c
 from wasmtime import _ffi as ffi
 from wasmtime.component import Func
 from wasmtime.component._enter import maybe_raise_last_exn
+
+# A deadline is set in a few instructions: called the PYFUNCTYPE way, ctypes keeps the
+# GIL, so the call does not hand it to a waiting thread and then wait to get it back.
+set_epoch_deadline = ctypes.PYFUNCTYPE(None, ctypes.POINTER(ffi.wasmtime_context_t), ctypes.c_uint64)(
+    ("wasmtime_context_set_epoch_deadline", ffi.dll))
 
 _call = _c._wasmtime_component_func_call
 _post_return = _c._wasmtime_component_func_post_return

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from wasmtime import Store, WasiConfig, WasmtimeError
-from wasmtime._bindings import _wasmtime_context_set_epoch_deadline as set_epoch_deadline
 
 from oplog import (
     Entry, Error, ExportedFunctionCompleted, ExportedFunctionInvoked, Exited, PendingWorkerInvocation,
@@ -25,7 +24,7 @@ from oplog import (
 
 from .codec import ValueMismatch, lower_params
 from .engine import TICK_SECONDS, install_deadline_callback
-from .fastcall import FastFunc
+from .fastcall import FastFunc, set_epoch_deadline
 from .guest_pool import flush_current_burst
 from .errors import ReplayDivergence
 from .host import HostState, Interrupt, Signal
