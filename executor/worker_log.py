@@ -29,6 +29,7 @@ class LogBurst(Burst):
         self.batch: Batch | None = None
         self.logs: list[WorkerLog] = []    # logs with entries in `batch`
         self.after: list = []              # (fn, args) run on the loop once `batch` is durable
+        self.last: Commit | None = None    # the commit of the last batch submitted
 
     def append(self, wlog: WorkerLog, entry: Entry | None, factory: Callable[[int], Entry] | None,
                puts_for: Callable[[int], Puts] | None) -> int:
@@ -80,6 +81,13 @@ class LogBurst(Burst):
             if commit is not None:
                 wlog.last = commit
             wlog._burst = None
+        if commit is not None:
+            self.last = commit
+        elif error is None:
+            # Nothing new to submit: whatever the waiting callers appended went out with
+            # an earlier submit (another thread may have flushed this burst in between),
+            # and commits land in submission order, so the last one covers it.
+            commit = self.last
         if not after:
             return
         inbox = self.inbox

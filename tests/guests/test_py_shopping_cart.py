@@ -281,4 +281,4 @@ def test_rebuild_has_the_same_wit(tmp_path: Path) -> None:
     )
     rebuilt = work / f"{NAME}.wasm"
     assert component_wit(rebuilt) == component_wit(WASM)
-    assert sorted(p.name for p in work.iterdir()) == ["app.py", "build.sh", f"{NAME}.wasm", "wit"]
+    assert sorted(p.name for p in work.iterdir()) == ["ON-DEMAND", "app.py", "build.sh", f"{NAME}.wasm", "wit"]
