@@ -275,6 +275,8 @@ class Writer:
         # Each py-lmdb call releases the GIL, and with many appender threads
         # every release costs a wait to get it back: runs of puts to one
         # sub-database go down in one putmulti call instead.
+        if all(b._puts_only for b in accepted):
+            return self._apply_puts(txn, accepted)
         wrote = False
         run_db = None
         run: list[tuple[bytes, bytes]] = []
@@ -306,6 +308,24 @@ class Writer:
         if run:
             txn.cursor(db=run_db).putmulti(run)
         return wrote
+
+    def _apply_puts(self, txn, accepted: list[Batch]) -> bool:
+        """A round of puts and appends only (the common case): one putmulti per
+        sub-database. Puts to different sub-databases commute, and within one
+        sub-database the order is kept, so the outcome is that of `_apply`."""
+        runs: dict = {}
+        for b in accepted:
+            dead = b._dead
+            for code, db, key, value, wk, _gen in b._ops:
+                if dead is not None and code == APPEND and wk in dead:
+                    continue
+                run = runs.get(db)
+                if run is None:
+                    run = runs[db] = []
+                run.append((key, value))
+        for db, run in runs.items():
+            txn.cursor(db=db).putmulti(run)
+        return bool(runs)
 
     def _warn_waiting(self) -> None:
         now = time.monotonic()
