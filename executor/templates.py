@@ -27,6 +27,7 @@ from . import types as T
 from .codec import Lift, Lower, lifter, lowerer
 from .engine import engine_fingerprint
 from .errors import InvalidRequest, NotFound
+from .host.linker import missing_imports
 
 log = structlog.get_logger(__name__)
 
@@ -161,6 +162,12 @@ class TemplateStore:
         except WasmtimeError as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else "invalid"
             raise InvalidRequest(f"the template is not a valid WebAssembly component: {first}") from None
+        missing = missing_imports(self._engine, component)
+        if missing:
+            raise InvalidRequest(
+                f"the template imports {', '.join(missing)}, which golemite does not provide; it provides "
+                "WASI 0.2 (cli, clocks, filesystem, io, random, sockets), wasi:logging/logging and "
+                "golem:api/host@0.2.x")
         try:
             metadata = T.analyse_component(self._engine, component)
         except TypeError as e:

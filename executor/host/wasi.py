@@ -17,6 +17,7 @@ from ..guest_pool import flush_current_burst
 from .state import HostState, Interrupt, Suspend, register
 
 WASI = "@0.2.12"
+LOGGING = "wasi:logging/logging"
 POLLABLE_TYPE = 0x901AB1E  # our host resource type id for wasi:io/poll pollables
 
 # Sleeps up to this long run in place; longer ones suspend the worker and a durable
@@ -167,7 +168,7 @@ def define_logging(root) -> None:
 
     Recorded like any write, so a replayed log call is not sent to listeners again.
     """
-    with root.add_instance("wasi:logging/logging") as logging_iface:
+    with root.add_instance(LOGGING) as logging_iface:
         def log(state: HostState, level, context: str, message: str) -> None:
             name = level if isinstance(level, str) else getattr(level, "tag", str(level))
 

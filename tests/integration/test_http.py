@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
+from wasmtime import wat2wasm
 
 from api.app import create_app
 from executor import Accounts
@@ -65,6 +66,28 @@ async def test_broken_wasm_is_rejected_and_nothing_stored(client):
     r = await upload(client, "text", b"hello")
     assert r.status == 400
     assert await (await client.get("/v1/templates", headers=AUTH)).json() == []
+
+
+async def test_a_component_importing_what_golemite_lacks_is_refused_at_upload(client):
+    # A valid component, but wasi:http is not provided: refused with the import's name,
+    # for a new template and for a new version alike, and nothing is stored.
+    http_client = wat2wasm('(component (import "wasi:http/outgoing-handler@0.2.0" '
+                           '(instance (export "handle" (func)))))')
+    r = await upload(client, "http-client", http_client)
+    assert r.status == 400
+    [message] = (await r.json())["errors"]
+    assert "wasi:http/outgoing-handler@0.2.0" in message and "does not provide" in message
+    assert await (await client.get("/v1/templates", headers=AUTH)).json() == []
+    tid = (await (await upload(client, "counter")).json())["versionedTemplateId"]["rawTemplateId"]
+    r = await client.put(f"/v1/templates/{tid}/upload", data=http_client, headers=AUTH)
+    assert r.status == 400 and "wasi:http" in (await r.json())["errors"][0]
+    assert len(await (await client.get(f"/v1/templates/{tid}", headers=AUTH)).json()) == 1
+    # A newer WASI 0.2 patch release links (wasmtime matches 0.2.x); WASI 0.3 does not.
+    env = '(instance (export "get-environment" (func (result (list (tuple string string))))))'
+    assert (await upload(client, "newer-wasi", wat2wasm(
+        f'(component (import "wasi:cli/environment@0.2.99" {env}))'))).status == 200
+    r = await upload(client, "wasi-0-3", wat2wasm(f'(component (import "wasi:cli/environment@0.3.0" {env}))'))
+    assert r.status == 400 and "wasi:cli/environment@0.3.0" in (await r.json())["errors"][0]
 
 
 async def test_worker_endpoints(client):
