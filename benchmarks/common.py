@@ -16,6 +16,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import threading
 import time
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -137,6 +138,24 @@ def rss_bytes() -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise RuntimeError("VmRSS not found in /proc/self/status")
+
+
+def thread_cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by this process's threads, summed per kind:
+    "loop" (the main thread), "guest" (guest pool threads), "writer" (the oplog writer),
+    "other". Linux only; empty elsewhere."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for t in threading.enumerate():
+        try:
+            with open(f"/proc/self/task/{t.native_id}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, TypeError):
+            continue
+        kind = ("loop" if t is threading.main_thread() else "guest" if t.name.startswith("golemite-guest")
+                else "writer" if t.name == "oplog-writer" else "other")
+        out[kind] = out.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def free_port() -> int:
