@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+
 import msgspec
 import structlog
 from aiohttp import web

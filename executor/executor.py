@@ -27,7 +27,6 @@ from .accounts import STORE_DIR
 from .codec import ValueMismatch, lower_params
 from .engine import EpochTicker, new_engine
 from .guest_pool import GuestPool
-from .worker_log import LogBurst
 from .inbox import LoopInbox
 from .errors import AlreadyExists, InvalidRequest, InvocationFailed, InvocationTimeout, LimitExceeded, NotFound
 from .host import build_linker, needs_native_io
@@ -36,6 +35,7 @@ from .instance import Invocation
 from .templates import LoadedTemplate, TemplateStore
 from .warmup import warm_up
 from .worker import EXITED, FAILED, INTERRUPTED, RETRYING, RUNNING, SUSPENDED, Worker
+from .worker_log import LogBurst
 
 log = structlog.get_logger(__name__)
 

@@ -22,10 +22,10 @@ from oplog import (
 )
 
 from .errors import InvalidRequest, InvocationFailed, WorkerInterrupted
+from .guest_pool import current_burst
 from .host import GuestExit, Interrupt, Jumped, Suspend
 from .host.state import RetryPolicy, WorkerIdentity
 from .instance import Completed, Invocation, Rejected, Stopped, Trapped, WorkerInstance
-from .guest_pool import current_burst
 from .worker_log import WorkerLog
 
 log = structlog.get_logger(__name__)

@@ -35,22 +35,20 @@ class LogBurst(Burst):
                puts_for: Callable[[int], Puts] | None) -> int:
         """Append for `wlog`, whose lock the caller holds (lock order: log, then burst)."""
         with self.lock:
-            batch = self.batch
-            if batch is None:
-                batch = self.batch = self.store.batch()
-            if wlog._burst is not self:
-                wlog._burst = self
-                self.logs.append(wlog)
-            return _append_to(batch, wlog, entry, factory, puts_for)
+            return _append_to(self._batch_for(wlog), wlog, entry, factory, puts_for)
 
     def row(self, wlog: WorkerLog, write: Callable[[Batch], None]) -> None:
         with self.lock:
-            if self.batch is None:
-                self.batch = self.store.batch()
-            if wlog._burst is not self:
-                wlog._burst = self
-                self.logs.append(wlog)
-            write(self.batch)
+            write(self._batch_for(wlog))
+
+    def _batch_for(self, wlog: WorkerLog) -> Batch:
+        """The shared batch, with `wlog` noted as having entries in it. Lock held."""
+        if self.batch is None:
+            self.batch = self.store.batch()
+        if wlog._burst is not self:
+            wlog._burst = self
+            self.logs.append(wlog)
+        return self.batch
 
     def after_commit(self, inbox, fn: Callable, *args: Any) -> None:
         """Run `fn(error_or_None, *args)` on the loop once this burst's entries are durable."""
