@@ -50,7 +50,7 @@ class Burst:
         return len(self.results)
 
     def flush(self) -> None:
-        """Hand everything finished to the loop. Subclasses first make it durable-bound."""
+        """Hand everything finished to the loop (a subclass first submits what it wrote)."""
         with self.lock:
             results, self.results = self.results, []
             inbox = self.inbox
