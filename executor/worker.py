@@ -46,6 +46,7 @@ class Worker:
         self.retry_count = record.retry_count
         self.last_error = record.last_error
         self.queue: deque[Invocation] = deque()
+        self.durable_queued = 0       # queued invocations with a PendingWorkerInvocation entry
         self.current: Invocation | None = None
         self.instance: WorkerInstance | None = None
         self.loaded = False           # the log was read once in this process
@@ -76,7 +77,12 @@ class Worker:
     def save(self) -> None:
         """Write the worker row (cached status, counts) through the worker's log."""
         if not self.deleted:
-            self.record = self.metadata_record()
+            record = self.metadata_record()
+            if self.loaded:
+                # The row serves after a restart: only queued invocations that survive one
+                # count (durable, from invoke); awaited calls end with their callers.
+                record = msgspec.structs.replace(record, pending_count=self.durable_queued)
+            self.record = record
             self.wlog.put("workers", self.key, self.record)
 
     def _set_status(self, status: str) -> None:
@@ -113,11 +119,19 @@ class Worker:
 
     def enqueue(self, inv: Invocation) -> None:
         self.queue.append(inv)
+        if inv.pending_idx is not None:
+            self.durable_queued += 1
         if self.status == INTERRUPTED:
             self.resume()  # the next invocation resumes an interrupted worker (SPEC §4)
         if inv.key is not None and inv.future is not None:
             self.key_futures.setdefault(inv.key, inv.future)
         self.kick()
+
+    def _dequeue(self) -> Invocation:
+        inv = self.queue.popleft()
+        if inv.pending_idx is not None:
+            self.durable_queued -= 1
+        return inv
 
     def kick(self) -> None:
         if self.deleted or self.busy() is not None:
@@ -149,7 +163,7 @@ class Worker:
                 and self.interrupt_after_load is None and not self.ex.closing)
 
     def _dispatch_next(self) -> None:
-        inv = self.current = self.queue.popleft()
+        inv = self.current = self._dequeue()
         self.status = RUNNING
         self.ex.touch(self)
         self.dispatched = True
@@ -217,7 +231,7 @@ class Worker:
                     if self.status != IDLE:
                         self._set_status(IDLE)
                     return
-                self.current = self.queue.popleft()
+                self.current = self._dequeue()
             inv = self.current
             if self.status != RUNNING:
                 self.status = RUNNING
@@ -243,7 +257,7 @@ class Worker:
                     template_id=self.identity.template_id, worker_name=self.identity.worker_name,
                     state="complete", completed_idx=idx)))
             rec = self.record
-            pending = len(self.queue)
+            pending = self.durable_queued  # as save() counts: what survives a restart
             if rec.status != IDLE or rec.pending_count != pending or rec.retry_count or rec.last_error != self.last_error:
                 self.record = msgspec.structs.replace(rec, status=IDLE, retry_count=0, last_error=self.last_error,
                                                       pending_count=pending)
@@ -291,6 +305,7 @@ class Worker:
             for inv in reversed(recovered):
                 self._attach_key(inv)
                 self.queue.appendleft(inv)
+                self.durable_queued += 1
             self.retry_count = max(self.retry_count, result.errors_since_start)
         if result.inflight is not None:
             idx, entry = result.inflight
@@ -420,7 +435,7 @@ class Worker:
     def _reject_queue(self) -> None:
         reason = "previous invocation failed" if self.status == FAILED else "exited: the worker has exited"
         while self.queue:
-            inv = self.queue.popleft()
+            inv = self._dequeue()
             _fail_future(inv.future, InvocationFailed(f"{reason}: {self.last_error}" if self.status == FAILED
                                                       and self.last_error else reason))
 

@@ -103,6 +103,33 @@ async def test_queued_invocations_run_in_order_and_survive_restart(harness):
     assert echoes == [[f"m{i}"] for i in range(5)]
 
 
+async def test_the_worker_row_counts_only_queued_invocations_that_survive_a_restart(harness):
+    tid = await harness.template("interruption")
+    run = "golemite:interruption/api/run"
+    await harness.call(tid, "r", run, [1, 1])
+    key = f"{tid}/r"
+    # Two awaited calls of 150 ms each (short sleeps hold the thread): when the first
+    # finishes the second is queued, but it ends with its caller, so the row says 0.
+    first = asyncio.ensure_future(harness.call(tid, "r", run, [1, 150]))
+    second = asyncio.ensure_future(harness.call(tid, "r", run, [1, 150]))
+    await first
+    await asyncio.sleep(0.05)
+    assert not second.done()
+    assert harness.ex.store.get("workers", key).pending_count == 0
+    # A queued invoke is durable: the row counts it, so a restart would recover it.
+    await harness.ex.invoke(DEFAULT_ACCOUNT, tid, "r", run, [1, 1])
+    harness.ex.store.flush()
+    assert harness.ex.store.get("workers", key).pending_count == 1
+    assert harness.ex.get_worker(DEFAULT_ACCOUNT, tid, "r").metadata_record().pending_count == 2  # live: both
+    await second
+    for _ in range(100):
+        if harness.ex.get_worker(DEFAULT_ACCOUNT, tid, "r").status == "Idle":
+            break
+        await asyncio.sleep(0.02)
+    harness.ex.store.flush()
+    assert harness.ex.store.get("workers", key).pending_count == 0
+
+
 async def test_trap_retries_then_fails(harness):
     tid = await harness.template("failing")
     await harness.call(tid, "f", "golemite:failing/api/add", [5])
