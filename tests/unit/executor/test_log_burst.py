@@ -8,6 +8,7 @@ import pytest
 
 from executor.worker_log import LogBurst, WorkerLog
 from oplog import NoOp, OplogStore
+from tests.helpers import block_writer
 
 
 class RecordingInbox:
@@ -41,18 +42,6 @@ def _entry(n: int) -> NoOp:
     return NoOp(timestamp=n)
 
 
-def _paused_writer(store, monkeypatch) -> threading.Event:
-    """The writer blocks before its next transaction until the returned event is set."""
-    go = threading.Event()
-    real = store._begin_write
-
-    def begin():
-        go.wait(10)
-        return real()
-    monkeypatch.setattr(store, "_begin_write", begin)
-    return go
-
-
 def test_entries_of_several_logs_go_out_in_one_batch_and_answer_after_the_commit(store, monkeypatch):
     logs = [_log(store, f"t/w{i}") for i in range(3)]
     burst, inbox = LogBurst(store), RecordingInbox()
@@ -63,14 +52,14 @@ def test_entries_of_several_logs_go_out_in_one_batch_and_answer_after_the_commit
         wlog.append(_entry(i + 10))
         assert wlog.release() is None  # the burst submits, not the log
         burst.after_commit(inbox, lambda err, n: answered.append((n, err)), i)
-    go = _paused_writer(store, monkeypatch)
     batches_before = store.stats["batches"]
+    release = block_writer(store, monkeypatch)
     burst.flush()
     assert answered == []  # submitted, not durable yet
-    go.set()
+    release()
     assert inbox.posted.wait(10)
     assert sorted(answered) == [(0, None), (1, None), (2, None)]
-    assert store.stats["batches"] == batches_before + 1
+    assert store.stats["batches"] == batches_before + 2  # the writer's barrier, and one for the burst
     for i, wlog in enumerate(logs):
         assert [e.timestamp for _, e in store.read(wlog.key)] == [i, i + 10]
 
@@ -78,7 +67,7 @@ def test_entries_of_several_logs_go_out_in_one_batch_and_answer_after_the_commit
 def test_a_caller_whose_entries_another_thread_submitted_still_waits_for_their_commit(store, monkeypatch):
     wlog = _log(store, "t/w")
     burst, inbox = LogBurst(store), RecordingInbox()
-    go = _paused_writer(store, monkeypatch)
+    release = block_writer(store, monkeypatch)
     wlog.hold(burst)
     wlog.append(_entry(1))
     wlog.release()
@@ -91,7 +80,7 @@ def test_a_caller_whose_entries_another_thread_submitted_still_waits_for_their_c
     burst.after_commit(inbox, lambda err: answered.append(err))
     burst.flush()  # nothing left to submit: the callback rides on the earlier commit
     assert answered == []
-    go.set()
+    release()
     assert inbox.posted.wait(10)
     assert answered == [None]
     store.flush()

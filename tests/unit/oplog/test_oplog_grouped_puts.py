@@ -3,11 +3,10 @@ that of applying the batches one op at a time, in submission order."""
 
 from __future__ import annotations
 
-import threading
-
 from _oplog_helpers import new_log
 
 from oplog import InvocationKeyRecord, NoOp
+from tests.helpers import block_writer
 
 
 def _key(state: str, idx=None) -> InvocationKeyRecord:
@@ -17,13 +16,7 @@ def _key(state: str, idx=None) -> InvocationKeyRecord:
 def test_interleaved_puts_to_several_tables_in_one_round(store, monkeypatch):
     new_log(store, "t/a")
     new_log(store, "t/b")
-    go = threading.Event()
-    real = store._begin_write
-
-    def begin():
-        go.wait(10)
-        return real()
-    monkeypatch.setattr(store, "_begin_write", begin)
+    release = block_writer(store, monkeypatch)  # the three batches below share one round
     commits = []
     for round_ in range(3):  # three batches, each: an append, a row, an append, the row again
         b = store.batch()
@@ -33,7 +26,7 @@ def test_interleaved_puts_to_several_tables_in_one_round(store, monkeypatch):
         b.put("keys", "k1", _key("complete", round_))
         b.put("keys", f"only-{round_}", _key("created"))
         commits.append(store.submit(b))
-    go.set()
+    release()
     for c in commits:
         c.wait(10)
     assert store.stats["commits"] >= 1

@@ -30,6 +30,7 @@ from oplog import (
     worker_key,
 )
 from oplog.entries import ImportedFunctionInvoked
+from tests.helpers import block_writer
 
 
 def host_call(n: int) -> ImportedFunctionInvoked:
@@ -539,31 +540,6 @@ class FailingCursor:
 
     def __getattr__(self, name):
         return getattr(self._cur, name)
-
-
-def block_writer(store: OplogStore, monkeypatch, then=None):
-    """Make the writer's next transaction wait until the returned function is called."""
-    go = threading.Event()
-    calls = {"n": 0}
-    real = store._begin_write
-
-    def begin():
-        calls["n"] += 1
-        if calls["n"] == 1:
-            go.wait(30)
-            return real()
-        return then() if then is not None else real()
-
-    monkeypatch.setattr(store, "_begin_write", begin)
-    # An empty barrier batch would never open a transaction: write something.
-    b = store.batch()
-    b.put("meta", "__blocker__", 0)
-    store.submit(b)
-    deadline = time.monotonic() + 10
-    while calls["n"] == 0 and time.monotonic() < deadline:
-        time.sleep(0.001)
-    assert calls["n"] == 1
-    return go.set
 
 
 def test_a_failed_commit_reaches_every_waiter_and_fails_the_store(store, monkeypatch):
