@@ -37,6 +37,7 @@ class Burst:
     """What one guest thread finished since it last handed results to the loop."""
 
     def __init__(self) -> None:
+        self.owner = threading.get_ident()   # made on the thread it serves
         self.lock = threading.Lock()
         self.results: list = []
         self.inbox: LoopInbox | None = None
@@ -65,7 +66,7 @@ def current_burst() -> Burst | None:
 
 def flush_current_burst() -> None:
     """A guest is about to block or runs long: let what this thread finished go now."""
-    burst = getattr(_local, "burst", None)
+    burst = current_burst()
     if burst is not None and burst.pending():
         burst.flush()
 

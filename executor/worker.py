@@ -263,21 +263,17 @@ class Worker:
                                                       pending_count=pending)
                 puts.append(("workers", self.key, self.record))
             return puts
-        burst = current_burst()
+        burst = current_burst()  # a LogBurst: guest threads are made with one
         self.wlog.hold(burst)
         try:
             outcome = inst.invoke(inv, start_puts, complete_puts)
         finally:
-            commit = self.wlog.release()
+            self.wlog.release()
         fut = inv.future
         if isinstance(outcome, Completed) and fut is not None:
             # Settle the caller straight from the commit, without waiting for this thread's
             # result to reach the event loop first: one thread hop less on the latency path.
-            if burst is not None:
-                burst.after_commit(self.ex.inbox, _settle, fut, outcome.result)
-            else:
-                post, result = self.ex.inbox.post, outcome.result
-                commit.add_done_callback(lambda err: post(_settle, err, fut, result))
+            burst.after_commit(self.ex.inbox, _settle, fut, outcome.result)
         return outcome
 
     async def _load(self) -> bool:

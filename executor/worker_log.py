@@ -103,68 +103,50 @@ class LogBurst(Burst):
 class WorkerLog:
     """Appends to one worker's log, in index order, through the group-commit writer.
 
-    While an invocation runs, the guest thread *holds* a batch: the invocation's entries
-    (start, host calls, completion) collect in it and reach the writer in one submit at
-    the end, instead of one submit each. Anything that needs durability earlier (a
-    remote write, a promise, `oplog-commit`) calls `wait()`, which submits what is held
-    first. Appends from any other thread submit the held batch before their own, so the
-    log stays in index order and no append ever waits on a running invocation.
+    While an invocation runs, its guest thread *holds* the log: the invocation's entries
+    (start, host calls, completion) go into the shared batch of the thread's burst, which
+    reaches the writer in one submit with the other invocations of the burst. Anything
+    that needs durability earlier (a remote write, a promise, `oplog-commit`) calls
+    `wait()`, which submits the burst first. Appends from any other thread submit the
+    burst holding this log's entries before their own, so the log stays in index order
+    and no append ever waits on a running invocation.
     """
 
-    __slots__ = ("store", "key", "_lock", "last", "_held", "_holder", "_hold_burst", "_burst")
+    __slots__ = ("store", "key", "_lock", "last", "_holding", "_burst")
 
     def __init__(self, store: OplogStore, key: str):
         self.store = store
         self.key = key
         self._lock = threading.Lock()
         self.last: Commit | None = None
-        self._held: Batch | None = None
-        self._holder: int | None = None
-        self._hold_burst: LogBurst | None = None   # the holder appends to this burst's batch
-        self._burst: LogBurst | None = None        # a burst holding entries of ours, unsubmitted
+        self._holding: LogBurst | None = None   # the burst of the guest thread holding this log
+        self._burst: LogBurst | None = None     # a burst holding entries of ours, unsubmitted
 
     # ------------------------------------------------------------ holding (guest thread)
 
-    def hold(self, burst: LogBurst | None = None) -> None:
-        """From now on, this thread's appends collect in one batch until `release()`: a
-        batch of this log's own, or the shared batch of the thread's `burst`."""
+    def hold(self, burst: LogBurst) -> None:
+        """From now on, this thread's appends go into `burst` (this thread's) until `release()`."""
         with self._lock:
-            if burst is None or self._burst is not burst:  # entries in this very burst stay in order
+            if self._burst is not burst:  # entries in this very burst stay in order
                 self._flush_locked()
-            if burst is None:
-                self._held = self.store.batch()
-            self._hold_burst = burst
-            self._holder = threading.get_ident()
+            self._holding = burst
 
-    def release(self) -> Commit | None:
-        """Stop holding. Without a burst, submit what was held and return the commit
-        covering everything appended so far; with one, the burst submits it later (None)."""
+    def release(self) -> None:
+        """Stop holding; the burst submits what was appended."""
         with self._lock:
-            self._holder = None  # first, so the flush does not open a fresh batch to hold
-            if self._hold_burst is not None:
-                self._hold_burst = None
-                return None
-            self._flush_locked()
-            return self.last
+            self._holding = None
+
+    def _held_by_caller(self) -> LogBurst | None:
+        """The holding burst if the calling thread is its owner; lock held."""
+        burst = self._holding
+        if burst is not None and burst.owner == threading.get_ident():
+            return burst
+        return None
 
     def _flush_locked(self) -> None:
         burst = self._burst
         if burst is not None:
             burst.submit()  # entries of ours wait in a burst: they go first
-        held = self._held
-        if held is not None:
-            self._held = self.store.batch() if self._holder is not None else None
-            if len(held):
-                self.last = self.store.submit(held)
-            else:
-                held.discard()
-
-    def _batch_locked(self) -> tuple[Batch, bool]:
-        """The batch to append to, and whether it is held (not to be submitted now)."""
-        if self._held is not None and self._holder == threading.get_ident():
-            return self._held, True
-        self._flush_locked()  # another thread: what the guest holds goes first
-        return self.store.batch(), False
 
     # ------------------------------------------------------------ appends
 
@@ -172,7 +154,7 @@ class WorkerLog:
         return self.append_with_commit(entry, puts)[0]
 
     def append_with_commit(self, entry: Entry, puts: Puts = ()) -> tuple[int, Commit | None]:
-        """Append `entry` (and index rows); the commit is None while the batch is held."""
+        """Append `entry` (and index rows); the commit is None while the log is held."""
         return self._append(entry, None, lambda idx: puts)
 
     def append_then_put(self, entry: Entry, puts_for: Callable[[int], Puts]) -> tuple[int, Commit | None]:
@@ -186,13 +168,12 @@ class WorkerLog:
     def _append(self, entry: Entry | None, factory: Callable[[int], Entry] | None,
                 puts_for: Callable[[int], Puts] | None) -> tuple[int, Commit | None]:
         with self._lock:
-            burst = self._hold_burst
-            if burst is not None and self._holder == threading.get_ident():
+            burst = self._held_by_caller()
+            if burst is not None:
                 return burst.append(self, entry, factory, puts_for), None
-            batch, held = self._batch_locked()
+            self._flush_locked()  # what a burst holds of ours goes first
+            batch = self.store.batch()
             idx = _append_to(batch, self, entry, factory, puts_for)
-            if held:
-                return idx, None
             commit = self.last = self.store.submit(batch)
         return idx, commit
 
@@ -204,14 +185,14 @@ class WorkerLog:
 
     def _row(self, write: Callable[[Batch], None]) -> None:
         with self._lock:
-            burst = self._hold_burst
-            if burst is not None and self._holder == threading.get_ident():
+            burst = self._held_by_caller()
+            if burst is not None:
                 burst.row(self, write)
                 return
-            batch, held = self._batch_locked()
+            self._flush_locked()
+            batch = self.store.batch()
             write(batch)
-            if not held:
-                self.last = self.store.submit(batch)
+            self.last = self.store.submit(batch)
 
     # ------------------------------------------------------------ durability
 
