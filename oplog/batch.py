@@ -77,7 +77,6 @@ class Batch:
         "_nbytes",
         "_nentries",
         "_ops",
-        "_puts_only",
         "_ranges",
         "_seq",
         "_store",
@@ -89,7 +88,6 @@ class Batch:
     def __init__(self, store: OplogStore) -> None:
         self._store = store
         self._ops: list[tuple] = []
-        self._puts_only = True  # no DEL or DELLOG op: the writer may group the puts by table
         # worker_key -> [gen, first, last, count] of APPEND ops
         self._ranges: dict[str, list[int]] = {}
         self._local: dict[str, _Local] = {}
@@ -168,7 +166,6 @@ class Batch:
         # transaction, so they need not wait for earlier indexes.
         self._ranges.pop(worker_key, None)
         self._ops.append((DELLOG, self._store._oplog_db, prefix, None, worker_key, 0))
-        self._puts_only = False
         self._touch(worker_key)
 
     def put(self, table: str, key: str, value: Any) -> None:
@@ -186,7 +183,6 @@ class Batch:
         """Delete an index row (no error if absent)."""
         self._check_open()
         self._ops.append((DEL, self._store._table_db(table), key.encode(), None, None, 0))
-        self._puts_only = False
         self._touch((table, key))
 
     def put_blob(self, sha256: str, data: bytes) -> None:

@@ -273,13 +273,12 @@ class Writer:
 
     def _apply(self, txn, accepted: list[Batch]) -> bool:
         # Each py-lmdb call releases the GIL, and with many appender threads
-        # every release costs a wait to get it back: runs of puts to one
-        # sub-database go down in one putmulti call instead.
-        if all(b._puts_only for b in accepted):
-            return self._apply_puts(txn, accepted)
+        # every release costs a wait to get it back: between two deletes, the
+        # puts of each sub-database go down in one putmulti call. Puts to
+        # different sub-databases commute; within one, their order is kept,
+        # and a delete sees every put before it.
         wrote = False
-        run_db = None
-        run: list[tuple[bytes, bytes]] = []
+        runs: dict = {}
         for b in accepted:
             ops = b._ops
             if not ops:
@@ -290,42 +289,18 @@ class Writer:
                 if code <= APPEND:
                     if dead is not None and wk in dead:
                         continue
-                    if db is not run_db:
-                        if run:
-                            txn.cursor(db=run_db).putmulti(run)
-                            run = []
-                        run_db = db
+                    run = runs.get(db)
+                    if run is None:
+                        run = runs[db] = []
                     run.append((key, value))
                     continue
-                if run:
-                    txn.cursor(db=run_db).putmulti(run)
-                    run = []
-                    run_db = None
+                _put_runs(txn, runs)
                 if code == DEL:
                     txn.delete(key, db=db)
                 elif code == DELLOG:
                     _delete_range(txn, db, key)
-        if run:
-            txn.cursor(db=run_db).putmulti(run)
+        _put_runs(txn, runs)
         return wrote
-
-    def _apply_puts(self, txn, accepted: list[Batch]) -> bool:
-        """A round of puts and appends only (the common case): one putmulti per
-        sub-database. Puts to different sub-databases commute, and within one
-        sub-database the order is kept, so the outcome is that of `_apply`."""
-        runs: dict = {}
-        for b in accepted:
-            dead = b._dead
-            for code, db, key, value, wk, _gen in b._ops:
-                if dead is not None and code == APPEND and wk in dead:
-                    continue
-                run = runs.get(db)
-                if run is None:
-                    run = runs[db] = []
-                run.append((key, value))
-        for db, run in runs.items():
-            txn.cursor(db=db).putmulti(run)
-        return bool(runs)
 
     def _warn_waiting(self) -> None:
         now = time.monotonic()
@@ -338,6 +313,13 @@ class Writer:
                     waited_s=round(now - since, 1),
                 )
                 b._waiting_since = now
+
+
+def _put_runs(txn, runs: dict) -> None:
+    """Write the collected puts, one putmulti per sub-database, and forget them."""
+    for db, run in runs.items():
+        txn.cursor(db=db).putmulti(run)
+    runs.clear()
 
 
 def _delete_range(txn, db, prefix: bytes) -> None:

@@ -1,4 +1,4 @@
-"""A commit round of puts and appends only writes each table in one go; the outcome is
+"""Between deletes, a commit round writes each table in one go; the outcome is
 that of applying the batches one op at a time, in submission order."""
 
 from __future__ import annotations
