@@ -74,12 +74,13 @@ def missing_imports(engine: Engine, component: cm.Component) -> list[str]:
     missing = []
     for name, ext in component.type.imports(engine).items():
         ty = ext.ty
-        if isinstance(ty, cm.ComponentInstanceType) and not _needs_definition(engine, ty):
-            continue  # only value types (a WIT `use` of records): nothing to link
-        base, _, version = name.partition("@")
-        if base not in PROVIDED or not isinstance(ty, cm.ComponentInstanceType) \
-                or not _links(version or None, PROVIDED[base]):
-            missing.append(name)
+        if isinstance(ty, cm.ComponentInstanceType):
+            if not _needs_definition(engine, ty):
+                continue  # only value types (a WIT `use` of records): nothing to link
+            base, _, version = name.partition("@")
+            if base in PROVIDED and _links(version or None, PROVIDED[base]):
+                continue
+        missing.append(name)  # unknown, or not an instance (a bare function import)
     return sorted(missing)
 
 
