@@ -135,21 +135,28 @@ class Batch:
             loc.last += 1
             index = loc.last
             self._ops.append((PUT, store._oplog_db, loc.prefix + index.to_bytes(INDEX_WIDTH, "big"), value, None, 0))
+            self._nentries += 1
+            self._nbytes += len(value)
         else:
             index, gen, prefix = store._assign_index(worker_key)
-            self._ops.append((APPEND, store._oplog_db, prefix + index.to_bytes(INDEX_WIDTH, "big"), value, worker_key, gen))
+            self._add_append(store._oplog_db, prefix + index.to_bytes(INDEX_WIDTH, "big"), value, worker_key,
+                             gen, index)
             self._held = True
-            r = self._ranges.get(worker_key)
-            if r is None:
-                self._ranges[worker_key] = [gen, index, index, 1]
-            else:
-                # A different gen means the log was deleted meanwhile; r keeps
-                # the old gen so submit() refuses the batch.
-                r[2] = index
-                r[3] += 1
+        return index
+
+    def _add_append(self, db, key: bytes, value: bytes, worker_key: str, gen: int, index: int) -> None:
+        """Record an APPEND to a log this batch did not create, widening its range."""
+        self._ops.append((APPEND, db, key, value, worker_key, gen))
+        r = self._ranges.get(worker_key)
+        if r is None:
+            self._ranges[worker_key] = [gen, index, index, 1]
+        else:
+            # A different gen means the log was deleted meanwhile; r keeps
+            # the old gen so submit() refuses the batch.
+            r[2] = index
+            r[3] += 1
         self._nentries += 1
         self._nbytes += len(value)
-        return index
 
     def delete_log(self, worker_key: str) -> None:
         """Remove every entry of the worker's log; its indexes restart at 1."""
@@ -236,15 +243,6 @@ def filler_batches(store: OplogStore, ops: list[tuple], timestamp: int) -> list[
         if b is None:
             b = by_log[(worker_key, gen)] = Batch(store)
             b._done = True
-        index = int.from_bytes(key[-INDEX_WIDTH:], "big")
-        b._ops.append((APPEND, db, key, noop, worker_key, gen))
-        r = b._ranges.get(worker_key)
-        if r is None:
-            b._ranges[worker_key] = [gen, index, index, 1]
-        else:
-            r[2] = index
-            r[3] += 1
-        b._nentries += 1
-        b._nbytes += len(noop)
+        b._add_append(db, key, noop, worker_key, gen, int.from_bytes(key[-INDEX_WIDTH:], "big"))
     return list(by_log.values())
 
