@@ -104,19 +104,19 @@ _lifters: dict[bytes, Lift] = {}
 
 def lowerer(t: T.WitType) -> Lower:
     """The JSON -> wasmtime converter of `t`, built once per distinct type."""
-    key = _encode_type(t)
-    f = _lowerers.get(key)
-    if f is None:
-        f = _lowerers[key] = _build_lowerer(t)
-    return f
+    return _cached(_lowerers, _build_lowerer, t)
 
 
 def lifter(t: T.WitType) -> Lift:
     """The wasmtime -> JSON converter of `t`, built once per distinct type."""
+    return _cached(_lifters, _build_lifter, t)
+
+
+def _cached(cache: dict, build: Callable, t: T.WitType):
     key = _encode_type(t)
-    f = _lifters.get(key)
+    f = cache.get(key)
     if f is None:
-        f = _lifters[key] = _build_lifter(t)
+        f = cache[key] = build(t)
     return f
 
 
