@@ -125,23 +125,24 @@ def _deadline_of(state: HostState, p) -> int:
     return state.resources[rep]
 
 
+def _random_u64() -> int:
+    return int.from_bytes(os.urandom(8), "little")
+
+
 def define_random(root) -> None:
     with root.add_instance(f"wasi:random/random{WASI}") as rnd:
         register(rnd, "get-random-bytes", lambda state, n: state.durable(
             "wasi:random/random/get-random-bytes", "read-local", lambda: os.urandom(n)))
         register(rnd, "get-random-u64", lambda state: state.durable(
-            "wasi:random/random/get-random-u64", "read-local",
-            lambda: int.from_bytes(os.urandom(8), "little")))
+            "wasi:random/random/get-random-u64", "read-local", _random_u64))
     with root.add_instance(f"wasi:random/insecure{WASI}") as ins:
         register(ins, "get-insecure-random-bytes", lambda state, n: state.durable(
             "wasi:random/insecure/get-insecure-random-bytes", "read-local", lambda: os.urandom(n)))
         register(ins, "get-insecure-random-u64", lambda state: state.durable(
-            "wasi:random/insecure/get-insecure-random-u64", "read-local",
-            lambda: int.from_bytes(os.urandom(8), "little")))
+            "wasi:random/insecure/get-insecure-random-u64", "read-local", _random_u64))
     with root.add_instance(f"wasi:random/insecure-seed{WASI}") as seed:
         register(seed, "insecure-seed", lambda state: tuple(state.durable(
-            "wasi:random/insecure-seed/insecure-seed", "read-local",
-            lambda: [int.from_bytes(os.urandom(8), "little"), int.from_bytes(os.urandom(8), "little")])))
+            "wasi:random/insecure-seed/insecure-seed", "read-local", lambda: [_random_u64(), _random_u64()])))
 
 
 def define_environment(root) -> None:
