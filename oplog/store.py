@@ -23,6 +23,8 @@ from .commit import Commit
 from .entries import Entry, decode_entry
 from .errors import OplogError, StoreClosed, WorkerExists, WriterFailed
 from .indexes import derive_indexes
+from .recent import RECENT_DB, RecentIndex
+from .runs import RUN_TAG, expand
 from .records import TABLE_TYPES, decode_record
 from .tables import OPLOG_DB, Table
 from .writer import POLL_S, Held, Writer
@@ -79,6 +81,7 @@ class OplogStore:
         map_size: int = 256 << 20,
         max_queued_batches: int = 4096,
         max_batches_per_commit: int = 1024,
+        recent_limit: int = 2048,
     ) -> None:
         self.durability = Durability(durability)
         self.path = Path(path)
@@ -93,9 +96,11 @@ class OplogStore:
             metasync=self.durability is Durability.SYNC,
             lock=True,
         )
-        names = [OPLOG_DB, *(t.value for t in Table)]
+        names = [OPLOG_DB, RECENT_DB, *(t.value for t in Table)]
         self._dbs = {name: self._env.open_db(name.encode()) for name in names}
         self._oplog_db = self._dbs[OPLOG_DB]
+        # Appends to existing logs land here first (see recent.py).
+        self._recent = RecentIndex(self._env, self._dbs[RECENT_DB], recent_limit)
 
         self._lock = threading.Lock()
         self._space = threading.Condition(self._lock)
@@ -135,6 +140,7 @@ class OplogStore:
             "bytes": 0,
             "map_resizes": 0,
             "filled_indexes": 0,
+            "migrations": 0,
         }
         self._writer = Writer(self, max_batches_per_commit)
         self._thread = threading.Thread(target=self._writer.run, name="oplog-writer", daemon=True)
@@ -259,18 +265,28 @@ class OplogStore:
         txn = self._begin_read()
         try:
             cur = txn.cursor(db=self._oplog_db)
-            if not cur.set_range(prefix + start.to_bytes(INDEX_WIDTH, "big")):
-                return out
-            append = out.append
-            for key, value in cur.iternext():
-                if key >= end:
-                    break
-                append((int.from_bytes(key[-INDEX_WIDTH:], "big"), value))
-                if count is not None and len(out) >= count:
-                    break
-            return out
+            if cur.set_range(prefix + start.to_bytes(INDEX_WIDTH, "big")):
+                append = out.append
+                for key, value in cur.iternext():
+                    if key >= end:
+                        break
+                    if value and value[0] == RUN_TAG:
+                        out += [pair for pair in expand(key, value) if pair[0] >= start]
+                    else:
+                        append((int.from_bytes(key[-INDEX_WIDTH:], "big"), value))
+                    if count is not None and len(out) >= count:
+                        break
+            recent = self._recent.entries(txn, prefix, start)
         finally:
             self._end_read(txn)
+        if recent:
+            # The log's range holds every entry below the last one read from
+            # it, so merging and then cutting at `count` gives the right prefix.
+            out += recent
+            out.sort(key=lambda pair: pair[0])
+        if count is not None:
+            del out[count:]
+        return out
 
     def committed_last_index(self, worker_key: str) -> int:
         """Index of the last committed entry of a log; 0 if it has none."""
@@ -597,7 +613,11 @@ class OplogStore:
         return cur.set_range(prefix) and cur.key().startswith(prefix)
 
     def _last_index_in(self, txn, prefix: bytes) -> int:
-        """Last committed index under `prefix` in `txn`; 0 if none (or only the header row)."""
+        """Last committed index of the log in read transaction `txn`; 0 if none."""
+        return max(self._range_last_index(txn, prefix), self._recent.last_index(txn, prefix))
+
+    def _range_last_index(self, txn, prefix: bytes) -> int:
+        """Last index in the log's own key range; 0 if none (or only the header row)."""
         cur = txn.cursor(db=self._oplog_db)
         found = cur.prev() if cur.set_range(prefix[:-1] + b"\x01") else cur.last()
         if not found:

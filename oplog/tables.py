@@ -30,7 +30,10 @@ class Table(str, Enum):
     BLOBS = "blobs"  # sha256 hex -> raw bytes (wasm files), stored without a version byte
 
 
-# The logs themselves: key = worker_key utf-8 + b"\0" + index as 8-byte big endian.
+# The logs themselves: key = worker_key utf-8 + b"\0" + index as 8-byte big
+# endian; value = a stored entry, or a run of consecutive entries keyed by the
+# last one's index (runs.py). Appends to existing logs wait in the "recent"
+# table (recent.py) and move here in bulk.
 OPLOG_DB = "oplog"
 
 

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 import lmdb
 import structlog
 
-from .batch import APPEND, DEL, DELLOG, INDEX_WIDTH, Batch, filler_batches
+from .batch import APPEND, DEL, DELLOG, INDEX_WIDTH, PUT, Batch, filler_batches
 from .commit import resolve_all
 from .errors import StoreClosed, WriterFailed
+from .recent import RecentWrites
 
 if TYPE_CHECKING:
     from .store import OplogStore
@@ -54,6 +55,7 @@ class Writer:
         self._store = store
         self._max = max(1, max_batches_per_commit)
         self._oplog_db = store._oplog_db
+        self._recent = store._recent
         # Per worker key: the generation (number of deletions seen) and the
         # next index to commit, as committed on disk. Loaded lazily.
         self._gen: dict[str, int] = {}
@@ -135,9 +137,11 @@ class Writer:
         store = self._store
         while True:
             txn = store._begin_write()
+            recent = self._recent.begin()
             try:
                 accepted, deferred, gen_ov, next_ov = self._select(txn, cand)
-                wrote = self._apply(txn, accepted)
+                wrote = self._apply(txn, accepted, recent)
+                recent.migrate_if_full(txn, self._oplog_db)
                 # Committed even when nothing was written (that does no I/O):
                 # aborting is kept for errors, see OplogStore._abort_write.
                 txn.commit()
@@ -147,11 +151,14 @@ class Writer:
             except BaseException:
                 store._abort_write(txn, grow=False)
                 raise
+        self._recent.commit(recent)
         self._gen.update(gen_ov)
         self._next.update(next_ov)
         stats = store.stats
         if wrote:
             stats["commits"] += 1
+        if recent.migrated:
+            stats["migrations"] += 1
         n = entries = nbytes = 0
         for b in accepted:
             entries += b._nentries
@@ -267,18 +274,21 @@ class Writer:
     def _next_index(self, txn, wk: str) -> int:
         nxt = self._next.get(wk)
         if nxt is None:
-            nxt = self._store._last_index_in(txn, wk.encode() + b"\0") + 1
+            prefix = wk.encode() + b"\0"
+            nxt = max(self._store._range_last_index(txn, prefix), self._recent.last_index_now(prefix)) + 1
             self._next[wk] = nxt
         return nxt
 
-    def _apply(self, txn, accepted: list[Batch]) -> bool:
+    def _apply(self, txn, accepted: list[Batch], recent: RecentWrites) -> bool:
         # Each py-lmdb call releases the GIL, and with many appender threads
         # every release costs a wait to get it back: between two deletes, the
         # puts of each sub-database go down in one putmulti call. Puts to
         # different sub-databases commute; within one, their order is kept,
-        # and a delete sees every put before it.
+        # and a delete sees every put before it. Appends to logs the batch did
+        # not create go to the recent table (see recent.py).
         wrote = False
         runs: dict = {}
+        add_recent = recent.add
         for b in accepted:
             ops = b._ops
             if not ops:
@@ -286,20 +296,25 @@ class Writer:
             wrote = True
             dead = b._dead
             for code, db, key, value, wk, _gen in ops:
-                if code <= APPEND:
-                    if dead is not None and wk in dead:
-                        continue
+                if code == APPEND:
+                    if dead is None or wk not in dead:
+                        add_recent(wk, key, value)
+                    continue
+                if code == PUT:
                     run = runs.get(db)
                     if run is None:
                         run = runs[db] = []
                     run.append((key, value))
                     continue
                 _put_runs(txn, runs)
+                recent.put(txn)
                 if code == DEL:
                     txn.delete(key, db=db)
                 elif code == DELLOG:
                     _delete_range(txn, db, key)
+                    recent.drop_log(txn, wk, key)
         _put_runs(txn, runs)
+        recent.put(txn)
         return wrote
 
     def _warn_waiting(self) -> None:

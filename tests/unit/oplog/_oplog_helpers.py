@@ -3,6 +3,9 @@ directory has its own conftest, so `from conftest import ...` is ambiguous)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from hypothesis import strategies as st
 
 import oplog
@@ -19,6 +22,22 @@ def create_entry(worker_key: str, timestamp: int = 1) -> Create:
         worker_name=name,
         account_id="acc",
     )
+
+
+@contextlib.contextmanager
+def stale_recent_index(store: OplogStore) -> Iterator[None]:
+    """Make readers find the recent table's index out of date, as between a commit and its update.
+
+    Call with the writer idle (after a flush): it would put the index right.
+    """
+    index = store._recent
+    with index._lock:
+        version, index._version = index._version, -1
+    try:
+        yield
+    finally:
+        with index._lock:
+            index._version = version
 
 
 def new_log(store: OplogStore, worker_key: str) -> None:

@@ -13,10 +13,10 @@ import tempfile
 from typing import Any
 
 import pytest
-from _oplog_helpers import any_entry, create_entry, payloads
+from _oplog_helpers import any_entry, create_entry, payloads, stale_recent_index
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from oplog import Entry, InvocationKeyRecord, NoOp, OplogError, OplogStore, WorkerExists
 
@@ -41,6 +41,7 @@ class StoreMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = tempfile.mkdtemp(prefix="oplog-state-")
+        self.recent_limit = 2048
         self.store = OplogStore(self.dir)
         self.logs: dict[str, list[Any]] = {}
         self.rows: dict[str, dict[str, Any]] = {t: {} for t in TABLES}
@@ -53,6 +54,13 @@ class StoreMachine(RuleBasedStateMachine):
             shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- rules ----------------------------------------------------------------
+
+    @initialize(limit=st.sampled_from([1, 4, 2048]))
+    def recent_table_size(self, limit: int) -> None:
+        """How many appends the recent table takes before they move into their logs."""
+        self.store.close()
+        self.recent_limit = limit
+        self.store = OplogStore(self.dir, recent_limit=limit)
 
     @rule(wk=workers, extra=st.lists(any_entry, max_size=2))
     def create_log(self, wk: str, extra: list[Entry]) -> None:
@@ -150,7 +158,7 @@ class StoreMachine(RuleBasedStateMachine):
         for c in self.unwaited:
             c.wait(0)
         self.unwaited.clear()
-        self.store = OplogStore(self.dir)
+        self.store = OplogStore(self.dir, recent_limit=self.recent_limit)
 
     def _put(self, table: str, key: str, value: Any) -> None:
         b = self.store.batch()
@@ -178,6 +186,12 @@ class StoreMachine(RuleBasedStateMachine):
             assert self.store.log_exists(wk) == (wk in self.logs)
             if len(model) > 1:
                 assert [i for i, _ in self.store.read(wk, 2, 1)] == [2]
+            # Readers whose snapshot the recent table's index does not match
+            # scan the table instead, and must see the same log.
+            raw = self.store.read_raw(wk)
+            with stale_recent_index(self.store):
+                assert self.store.read_raw(wk) == raw
+                assert self.store.committed_last_index(wk) == len(model)
         for table, rows in self.rows.items():
             assert self.store.scan(table) == sorted(rows.items())
             assert self.store.scan(table, prefix="k3/") == sorted(
