@@ -138,9 +138,8 @@ class Batch:
             self._nentries += 1
             self._nbytes += len(value)
         else:
-            index, gen, prefix = store._assign_index(worker_key)
-            self._add_append(store._oplog_db, prefix + index.to_bytes(INDEX_WIDTH, "big"), value, worker_key,
-                             gen, index)
+            index, gen, key = store._assign_index(worker_key)
+            self._add_append(store._oplog_db, key, value, worker_key, gen, index)
             self._held = True
         return index
 

@@ -433,15 +433,15 @@ class OplogStore:
         return st
 
     def _assign_index(self, worker_key: str) -> tuple[int, int, bytes]:
-        """Hand out the next index of an existing log: (index, gen, key prefix)."""
+        """Hand out the next index of an existing log: (index, gen, the entry's key)."""
         with self._lock:
             if self._failed is not None or self._closing:
                 self._raise_unusable()
-            st = self._state(worker_key)
+            st = self._states.get(worker_key) or self._state(worker_key)
             if not st.exists:
                 raise OplogError(f"no log {worker_key!r}: create it first (in this batch or an earlier one)")
-            st.last += 1
-            return st.last, st.gen, st.prefix
+            index = st.last = st.last + 1
+            return index, st.gen, st.prefix + index.to_bytes(INDEX_WIDTH, "big")
 
     def _admit(self, batch: Batch) -> None:
         """Check a batch against the logs as submitted so far, then apply its effects. Lock held."""
