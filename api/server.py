@@ -69,7 +69,8 @@ async def serve(args) -> int:
     site = web.TCPSite(runner, args.host, args.port)
     await site.start()
     base = f"http://{args.host}:{args.port}"
-    log.info("golemite serving", url=base, data_dir=str(data_dir), durability=args.durability)
+    log.info("golemite serving", url=base, data_dir=str(data_dir), durability=args.durability,
+             event_loop=type(asyncio.get_running_loop()).__module__.partition(".")[0])
     if demo:
         print(f"\ngolemite is serving on {base}\n  token:    {token}\n  template: shopping-cart = {demo}\n"
               f"Try:\n  curl -s -X POST -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n"

@@ -11,6 +11,8 @@ import json
 
 from aiohttp import web
 
+from api.cli import event_loop_factory
+
 
 async def invoke_and_await(request: web.Request) -> web.Response:
     body = await request.json()
@@ -34,8 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--event-loop", choices=["uvloop", "asyncio"], default="uvloop",
+                    help="the same choice as golemite serve's, so both run on the same loop")
     args = ap.parse_args(argv)
-    web.run_app(make_app(), host=args.host, port=args.port, access_log=None, print=None)
+    factory = event_loop_factory(args.event_loop)
+    web.run_app(make_app(), host=args.host, port=args.port, access_log=None, print=None,
+                loop=factory() if factory else None)
     return 0
 
 

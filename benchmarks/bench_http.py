@@ -123,7 +123,7 @@ async def _daemon_load(session: aiohttp.ClientSession, tmp: Path, durability: st
 async def scenario(quick: bool = False) -> Result:
     seconds = 2.0 if quick else 6.0
     result = Result("http", {"clients": CLIENTS, "workers": WORKERS, "seconds": seconds, "durability": "sync",
-                             "function": f"{COUNTER}/increment",
+                             "function": f"{COUNTER}/increment", "event_loop": "uvloop (both servers)",
                              "baseline": "bare aiohttp endpoint parsing the same body, own subprocess"})
     with temp_dir("http") as tmp:
         async with aiohttp.ClientSession() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from tests.e2e.conftest import background
@@ -74,6 +75,18 @@ def test_sigterm_drains_and_exits_zero(daemon):
     assert daemon.stop() == 0
     daemon.start()
     assert daemon.invoke(tid, "w", f"{COUNTER}/increment") == (200, {"result": [2]})
+
+
+def test_the_standard_asyncio_loop_serves_too(daemon):
+    log = daemon.data_dir.parent / f"daemon-{daemon.port}.log"
+    assert daemon.stop() == 0
+    daemon.start("--event-loop", "asyncio")
+    tid = daemon.upload("counter")
+    assert daemon.invoke(tid, "w", f"{COUNTER}/increment") == (200, {"result": [1]})
+    assert daemon.stop() == 0
+    loops = [json.loads(line)["event_loop"] for line in log.read_text().splitlines()
+             if line.startswith("{") and json.loads(line).get("event") == "golemite serving"]
+    assert loops == ["uvloop", "asyncio"]  # the default, then the one asked for
 
 
 def test_sigterm_mid_invocation_stops_cleanly_and_the_call_finishes_after_restart(daemon):
