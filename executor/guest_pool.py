@@ -86,7 +86,10 @@ class GuestPool:
                  make_burst: Callable[[], Burst] = Burst):
         self._make_burst = make_burst
         self._items: collections.deque = collections.deque()
-        self._cond = threading.Condition()
+        # Held with `with self._lock` (a plain lock's C __enter__), waited on and notified
+        # through the condition: Condition's own __enter__ is Python, on every call.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._awake = max(1, threads)  # threads not waiting for work (counted by whoever wakes them)
         self._finished = 0         # guest calls finished so far (progress, for the nudge)
         self._seen = 0
@@ -98,10 +101,10 @@ class GuestPool:
             t.start()
 
     def _run(self) -> None:
-        cond, items = self._cond, self._items
+        lock, cond, items = self._lock, self._cond, self._items
         burst = _local.burst = self._make_burst()
         while True:
-            with cond:
+            with lock:
                 if not items and burst.pending():
                     item = None  # the queue ran dry: hand on the burst before sleeping
                 else:
@@ -145,7 +148,7 @@ class GuestPool:
              fn: Callable[..., Any], *args: Any) -> None:
         """Run `fn(*args)` on a guest thread, then `done(result, error)` on the loop."""
         loop = asyncio.get_running_loop()
-        with self._cond:
+        with self._lock:
             self._items.append((inbox, done, fn, args))
             if self._awake == 0:
                 self._wake_one()
@@ -157,7 +160,7 @@ class GuestPool:
         """Calls queued and no call finished for a while: the running guests are slow (or
         blocked), so wake one more thread. A backlog that is draining needs no help."""
         self._nudge = None
-        with self._cond:
+        with self._lock:
             if not self._items:
                 return
             if self._finished == self._seen and self._awake < len(self._threads):
@@ -176,7 +179,7 @@ class GuestPool:
         self._cond.notify()
 
     def shutdown(self) -> None:
-        with self._cond:
+        with self._lock:
             for _ in self._threads:
                 self._items.append(_STOP)
             self._awake = len(self._threads)

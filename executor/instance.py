@@ -195,9 +195,11 @@ class WorkerInstance:
             f = self._funcs[info.name] = FastFunc(f, self.store)
         return f
 
-    def _call(self, function: str, params: Any, convention: str, lowered: list[Any] | None = None) -> tuple[str, Any]:
+    def _call(self, function: str, params: Any, convention: str, lowered: list[Any] | None = None,
+              info: FunctionInfo | None = None) -> tuple[str, Any]:
         """Call an export. Returns ("ok", json_result) or ("trap", Trapped|Stopped)."""
-        info = self.template.resolve(function)
+        if info is None:
+            info = self.template.resolve(function)
         state = self.state
         state.error = None
         if convention == "stdio":
@@ -325,8 +327,8 @@ class WorkerInstance:
 
     def invoke(self, inv: Invocation, start_puts=(), complete_puts=lambda idx: ()):
         """Run one invocation to an outcome. New invocations are recorded first."""
+        info = self.template.resolve(inv.function)
         if inv.start_idx is None and inv.convention == "component":
-            info = self.template.resolve(inv.function)
             if info.has_handles:
                 # Resolve handles against this worker's table before recording anything, so
                 # an unknown handle is the caller's mistake (400), not the worker's failure.
@@ -346,7 +348,7 @@ class WorkerInstance:
             self.state.cursor.live()
         started = time.monotonic_ns()
         lowered, inv.lowered = inv.lowered, None
-        status, value = self._call(inv.function, inv.params, inv.convention, lowered)
+        status, value = self._call(inv.function, inv.params, inv.convention, lowered, info)
         if status == "ok":
             self.state.cursor.live()
             entry = ExportedFunctionCompleted(timestamp=time.time_ns(), result=value,

@@ -31,18 +31,15 @@ class LogBurst(Burst):
         self.after: list = []              # (fn, args) run on the loop once `batch` is durable
         self.last: Commit | None = None    # the commit of the last batch submitted
 
-    def append(self, wlog: WorkerLog, entry: Entry | None, factory: Callable[[int], Entry] | None,
-               puts_for: Callable[[int], Puts] | None) -> int:
-        """Append for `wlog`, whose lock the caller holds (lock order: log, then burst)."""
-        with self.lock:
-            return _append_to(self._batch_for(wlog), wlog, entry, factory, puts_for)
-
     def row(self, wlog: WorkerLog, write: Callable[[Batch], None]) -> None:
         with self.lock:
             write(self._batch_for(wlog))
 
     def _batch_for(self, wlog: WorkerLog) -> Batch:
-        """The shared batch, with `wlog` noted as having entries in it. Lock held."""
+        """The shared batch, with `wlog` noted as having entries in it.
+
+        The burst's lock held, and `wlog`'s before it (lock order: log, then burst).
+        """
         if self.batch is None:
             self.batch = self.store.batch()
         if wlog._burst is not self:
@@ -151,11 +148,11 @@ class WorkerLog:
     # ------------------------------------------------------------ appends
 
     def append(self, entry: Entry, puts: Puts = ()) -> int:
-        return self.append_with_commit(entry, puts)[0]
+        return self._append(entry, None, (lambda idx: puts) if puts else None)[0]
 
     def append_with_commit(self, entry: Entry, puts: Puts = ()) -> tuple[int, Commit | None]:
         """Append `entry` (and index rows); the commit is None while the log is held."""
-        return self._append(entry, None, lambda idx: puts)
+        return self._append(entry, None, (lambda idx: puts) if puts else None)
 
     def append_then_put(self, entry: Entry, puts_for: Callable[[int], Puts]) -> tuple[int, Commit | None]:
         """Append `entry` and, in the same batch, the index rows that name its index."""
@@ -170,7 +167,8 @@ class WorkerLog:
         with self._lock:
             burst = self._held_by_caller()
             if burst is not None:
-                return burst.append(self, entry, factory, puts_for), None
+                with burst.lock:
+                    return _append_to(burst._batch_for(self), self, entry, factory, puts_for), None
             self._flush_locked()  # what a burst holds of ours goes first
             batch = self.store.batch()
             idx = _append_to(batch, self, entry, factory, puts_for)
@@ -214,6 +212,8 @@ class WorkerLog:
 
 def _append_to(batch: Batch, wlog: WorkerLog, entry: Entry | None, factory: Callable[[int], Entry] | None,
                puts_for: Callable[[int], Puts] | None) -> int:
+    if factory is None and puts_for is None:
+        return batch.append(wlog.key, entry)
     if factory is not None:
         # Only an entry that names its own index needs it before the append.
         predicted = wlog.store.last_index(wlog.key) + 1
