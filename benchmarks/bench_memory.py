@@ -16,7 +16,9 @@ import json
 import subprocess
 import sys
 
-from .common import COUNTER, ROOT, Result, add_template, env_for_child, executor, quiet_logs, rss_bytes
+from .common import (
+    COUNTER, ROOT, Result, add_template, env_for_child, executor, quiet_logs, rss_bytes, run_on_daemon_loop,
+)
 
 BATCH = 50
 
@@ -88,10 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     quiet_logs()
     if args.child:
         kind, n = args.child[0], int(args.child[1])
-        out = asyncio.run(_golemite_child(n)) if kind == "golemite" else _raw_child(n)
+        out = run_on_daemon_loop(_golemite_child(n)) if kind == "golemite" else _raw_child(n)
         print(json.dumps(out), flush=True)
         return 0
-    print(asyncio.run(scenario(args.quick)).line(), flush=True)
+    print(run_on_daemon_loop(scenario(args.quick)).line(), flush=True)
     return 0
 
 

@@ -113,13 +113,21 @@ def quiet_logs() -> None:
     )
 
 
+def run_on_daemon_loop(coro: Awaitable[Any]) -> Any:
+    """Run a coroutine on the event loop `golemite serve` runs on by default (uvloop), so
+    the in-process figures are those of the daemon's executor."""
+    from api.cli import event_loop_factory
+    with asyncio.Runner(loop_factory=event_loop_factory("uvloop")) as runner:
+        return runner.run(coro)
+
+
 def run_alone(scenario: Callable[[bool], Awaitable["Result"]], doc: str | None, argv: list[str] | None) -> int:
     """The `main()` of a scenario module run on its own: one JSON line on stdout."""
     ap = argparse.ArgumentParser(description=(doc or "").splitlines()[0] if doc else None)
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args(argv)
     quiet_logs()
-    print(asyncio.run(scenario(args.quick)).line(), flush=True)
+    print(run_on_daemon_loop(scenario(args.quick)).line(), flush=True)
     return 0
 
 

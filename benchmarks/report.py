@@ -70,6 +70,7 @@ def document(results: list[dict[str, Any]], quick: bool, load_before: str = "") 
     load = f"load average {load_before} before, {load_average()} after" if load_before else \
         f"load average {load_average()}"
     return (f"# golemite benchmarks ({mode} run)\n\n{when}; {machine()}; {load}; {revision()}.\n"
+            f"Scenarios run on uvloop, the event loop of `golemite serve`.\n"
             f"ratio = value / baseline; baselines are measured in the same run.\n\n{table(results)}\n")
 
 

@@ -3,20 +3,21 @@
 Each scenario prints one JSON line {"scenario", "params", "figures", "baseline",
 "ratio", "goals"}; the run ends with a markdown table, also written to
 benchmarks/out/latest.md, and a plot in benchmarks/out/throughput.png. Scenarios run
-in turn, each on a fresh event loop and temp data dir: the machine has only 2 cores,
-and overlapping measurements would disturb each other.
+in turn, each on a fresh event loop (uvloop, as `golemite serve` runs) and temp data
+dir: the machine has only 2 cores, and overlapping measurements would disturb each other.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import json
 import sys
 import time
 import traceback
 from pathlib import Path
+
+from .common import run_on_daemon_loop
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -47,7 +48,7 @@ def run_one(name: str, quick: bool) -> dict:
     started = time.perf_counter()
     try:
         module = importlib.import_module(SCENARIOS[name])
-        out = asyncio.run(module.scenario(quick)).to_json()
+        out = run_on_daemon_loop(module.scenario(quick)).to_json()
     except Exception as e:  # noqa: BLE001 - one broken scenario must not hide the others' figures
         traceback.print_exc(file=sys.stderr)
         out = {"scenario": name, "params": {}, "figures": {}, "baseline": {}, "ratio": {}, "goals": {},
