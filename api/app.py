@@ -44,10 +44,11 @@ async def request_middleware(request: web.Request, handler):
     started = time.perf_counter()
     request_id = request.headers.get("X-Request-Id") or new_request_id()
     request[REQUEST_ID] = request_id
+    app = request.app  # a property that walks the match info: read it once
     status = 500
     response = None
     try:
-        authenticate(request)
+        authenticate(request, app[ACCOUNTS])
         response = await handler(request)
     except web.HTTPException as e:
         response = http_exception_response(e)
@@ -59,13 +60,25 @@ async def request_middleware(request: web.Request, handler):
     finally:
         if response is not None:
             status = response.status
-        request.app[STATS]["requests"][status] += 1
-        log.info("request", method=request.method, path=request.path, status=status,
+        app[STATS]["requests"][status] += 1
+        _access_log().info("request", method=request.method, path=request.path, status=status,
                  duration_ms=round((time.perf_counter() - started) * 1000, 2), request_id=request_id)
     return response
 
 
-def authenticate(request: web.Request) -> None:
+def _access_log():
+    """The access logger, bound once (on first use, like structlog's cache_logger_on_first_use):
+    a call through the module's lazy proxy re-binds on every line."""
+    global _bound_access_log
+    if _bound_access_log is None:
+        _bound_access_log = log.bind()
+    return _bound_access_log
+
+
+_bound_access_log = None
+
+
+def authenticate(request: web.Request, accounts: Accounts) -> None:
     """Bearer token -> account (SPEC §2); its errors are mapped like a handler's."""
     if request.path in OPEN_PATHS:
         return
@@ -73,7 +86,7 @@ def authenticate(request: web.Request) -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    account = request.app[ACCOUNTS].account_for_token(token.strip())
+    account = accounts.account_for_token(token.strip())
     if account is None:
         raise Unauthorized("unknown bearer token")
     request[ACCOUNT] = account
@@ -253,8 +266,9 @@ def _function(request) -> str:
 async def invoke_and_await(request):
     function, convention = _function(request), _convention(request)
     body = await _body(request, _decode_invoke)
-    timeout = request.app[SETTINGS]["invoke_timeout"]
-    result = await _ex(request).invoke_and_await(
+    app = request.app
+    timeout = app[SETTINGS]["invoke_timeout"]
+    result = await app[EXECUTOR].invoke_and_await(
         *_worker_args(request), function, body.params, key=request.query.get("invocation-key"),
         convention=convention, timeout=timeout)
     return json_response({"result": result})

@@ -36,6 +36,13 @@ class _IsoTimestamp:
         return event_dict
 
 
+def _format_exc_info(logger, name, event_dict):
+    """structlog's format_exc_info, skipped for the lines without exc_info (nearly all)."""
+    if "exc_info" in event_dict:
+        return structlog.processors.format_exc_info(logger, name, event_dict)
+    return event_dict
+
+
 def configure(json_logs: bool | None = None, level: str = "info") -> None:
     if json_logs is None:
         json_logs = not sys.stderr.isatty()
@@ -49,10 +56,9 @@ def configure(json_logs: bool | None = None, level: str = "info") -> None:
         factory = structlog.PrintLoggerFactory(file=sys.stderr)
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             _IsoTimestamp(),
-            structlog.processors.format_exc_info,
+            _format_exc_info,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
