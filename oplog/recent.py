@@ -29,6 +29,9 @@ from .batch import INDEX_WIDTH
 from .runs import encode_run
 
 RECENT_DB = "recent"
+# Larger entries go straight to their log's range: they fill overflow pages of
+# their own anyway, and in the table they would be written twice.
+RECENT_MAX_VALUE = 2048
 _pack_seq = struct.Struct(">Q").pack  # 8 bytes big endian
 
 # Per worker key: the table values of its log (log key + stored entry), in

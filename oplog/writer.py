@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 import lmdb
 import structlog
 
-from .batch import APPEND, DEL, DELLOG, INDEX_WIDTH, PUT, Batch, filler_batches
+from .batch import APPEND, DEL, DELLOG, INDEX_WIDTH, Batch, filler_batches
 from .commit import resolve_all
 from .errors import StoreClosed, WriterFailed
-from .recent import RecentWrites
+from .recent import RECENT_MAX_VALUE, RecentWrites
 
 if TYPE_CHECKING:
     from .store import OplogStore
@@ -297,10 +297,14 @@ class Writer:
             dead = b._dead
             for code, db, key, value, wk, _gen in ops:
                 if code == APPEND:
-                    if dead is None or wk not in dead:
+                    if dead is not None and wk in dead:
+                        continue
+                    if len(value) <= RECENT_MAX_VALUE:
                         add_recent(wk, key, value)
-                    continue
-                if code == PUT:
+                        continue
+                    # A large entry takes overflow pages of its own wherever it goes:
+                    # straight into its log's range, not written twice.
+                if code <= APPEND:
                     run = runs.get(db)
                     if run is None:
                         run = runs[db] = []

@@ -8,7 +8,7 @@ from _oplog_helpers import new_log, stale_recent_index
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oplog import CorruptEntry, NoOp, OplogStore
+from oplog import CorruptEntry, ImportedFunctionInvoked, NoOp, OplogStore
 from oplog.runs import encode_run, expand
 
 LOGS = ["t/a", "t/b", "t/c"]
@@ -135,3 +135,25 @@ def test_a_run_that_does_not_end_at_its_key_is_refused():
         expand(key[:-8] + (3).to_bytes(8, "big"), value)
     with pytest.raises(CorruptEntry):
         expand(key, value[:-1])
+
+
+def test_a_large_entry_goes_straight_to_its_log_and_the_move_keeps_the_order(tmp_path):
+    big = ImportedFunctionInvoked(timestamp=2, function="f", response="x" * 5000, kind="read-local")
+    with OplogStore(tmp_path / "db", recent_limit=6) as store:
+        new_log(store, "t/a")
+        for entry in (NoOp(timestamp=1), big, NoOp(timestamp=3), NoOp(timestamp=4)):
+            b = store.batch()
+            b.append("t/a", entry)
+            store.submit(b).wait(10)
+        assert _recent_rows(store) == 3  # the large one is in the log's own range already
+        expected = [NoOp(timestamp=1), big, NoOp(timestamp=3), NoOp(timestamp=4)]
+        assert [e for _, e in store.read("t/a")][1:] == expected
+        assert [i for i, _ in store.read("t/a", 3, 2)] == [3, 4]
+        for stamp in (5, 6, 7):  # reach the limit: the stretches around index 3 move as two rows
+            b = store.batch()
+            b.append("t/a", NoOp(timestamp=stamp))
+            store.submit(b).wait(10)
+        assert _recent_rows(store) == 0 and store.stats["migrations"] == 1
+        assert [e for _, e in store.read("t/a")][1:] == [*expected, *(NoOp(timestamp=s) for s in (5, 6, 7))]
+        assert [i for i, _ in store.read("t/a", 2, 3)] == [2, 3, 4]
+        assert store.committed_last_index("t/a") == 8
