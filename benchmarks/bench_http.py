@@ -1,10 +1,12 @@
 """Scenario 2: HTTP invoke-and-await against the real daemon, beside a bare aiohttp endpoint.
 
 32 closed-loop clients over 16 counter workers (client i calls worker i % 16), each
-process on loopback in its own subprocess; the load generator runs in this process.
+server on loopback in its own subprocess; the load generator runs in this process.
 Issue goal: golemite reaches at least 50% of the bare endpoint's throughput.
-A second daemon run with durability "none" (no fsync) shows how much of the gap is the
-disk.
+A second daemon with durability "none" (no fsync) shows how much of the gap is the
+disk. The three servers run side by side and are loaded in alternating slices, so
+that the speed of this shared machine, which drifts by tens of percent within a
+minute, weighs on each figure alike.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 import aiohttp
 
 from .common import COUNTER, ROOT, Result, env_for_child, free_port, guest_bytes, run_alone, temp_dir
-from .loadgen import Target, run_load
+from .loadgen import LoadResult, Target, merge, run_load
 
 TOKEN = "bench-token"
 CLIENTS = 32
@@ -104,7 +106,7 @@ async def _load(targets: list[Target], seconds: float):
                           max_requests=500_000)
 
 
-async def _daemon_load(session: aiohttp.ClientSession, tmp: Path, durability: str, seconds: float):
+async def _start_daemon(session: aiohttp.ClientSession, tmp: Path, durability: str) -> tuple[Server, list[Target]]:
     env = {**env_for_child(), "GOLEMITE_TOKEN": TOKEN}
     daemon = Server(["-m", "api.cli", "serve", "--port", "{port}", "--data-dir", str(tmp / f"data-{durability}"),
                      "--log-format", "json", "--durability", durability], tmp / f"daemon-{durability}.log", env)
@@ -113,32 +115,53 @@ async def _daemon_load(session: aiohttp.ClientSession, tmp: Path, durability: st
         tid = await _upload_counter(session, daemon.base)
         targets = _targets(daemon.base, tid)
         await _first_calls(session, targets)
-        await _load(targets, 0.3)
-        load = await _load(targets, seconds)
-    finally:
-        code = daemon.stop()
-    return load, code
+    except BaseException:
+        daemon.stop()
+        raise
+    return daemon, targets
+
+
+async def _interleaved(targets: dict[str, list[Target]], seconds: float, slices: int) -> dict[str, LoadResult]:
+    """Load each server in turn, `slices` times, each slice a share of `seconds`.
+
+    The servers' figures are taken in alternating slices, so that a slower or faster
+    spell of this shared machine falls on all of them alike; each round starts with
+    another server.
+    """
+    for ts in targets.values():
+        await _load(ts, 0.3)  # warm the connection pool and the server
+    names = list(targets)
+    parts: dict[str, list[LoadResult]] = {name: [] for name in names}
+    for k in range(slices):
+        for name in names[k % len(names):] + names[:k % len(names)]:
+            parts[name].append(await _load(targets[name], seconds / slices))
+    return {name: merge(results) for name, results in parts.items()}
 
 
 async def scenario(quick: bool = False) -> Result:
     seconds = 2.0 if quick else 6.0
-    result = Result("http", {"clients": CLIENTS, "workers": WORKERS, "seconds": seconds, "durability": "sync",
-                             "function": f"{COUNTER}/increment", "event_loop": "uvloop (both servers)",
-                             "baseline": "bare aiohttp endpoint parsing the same body, own subprocess"})
+    slices = 2 if quick else 6
+    result = Result("http", {"clients": CLIENTS, "workers": WORKERS, "seconds": seconds, "slices": slices,
+                             "durability": "sync", "function": f"{COUNTER}/increment",
+                             "event_loop": "uvloop (both servers)",
+                             "baseline": "bare aiohttp endpoint parsing the same body, own subprocess; "
+                                         "the servers are loaded in alternating slices"})
     with temp_dir("http") as tmp:
         async with aiohttp.ClientSession() as session:
-            bare = Server(["-m", "benchmarks.bare_server", "--port", "{port}"], tmp / "bare.log")
+            servers: list[Server] = []
             try:
+                bare = Server(["-m", "benchmarks.bare_server", "--port", "{port}"], tmp / "bare.log")
+                servers.append(bare)
                 await bare.ready(session)
-                bare_targets = _targets(bare.base, "00000000-0000-0000-0000-000000000000")
-                await _load(bare_targets, 0.3)  # warm the connection pool and the server
-                base = await _load(bare_targets, seconds)
+                targets = {"bare": _targets(bare.base, "00000000-0000-0000-0000-000000000000")}
+                for durability in ("sync", "none"):
+                    daemon, targets[durability] = await _start_daemon(session, tmp, durability)
+                    servers.append(daemon)
+                loads = await _interleaved(targets, seconds, slices)
             finally:
-                bare.stop()
-
-            ours, code = await _daemon_load(session, tmp, "sync", seconds)
-            nosync, _ = await _daemon_load(session, tmp, "none", seconds)
-    result.params["daemon_exit_code"] = code
+                codes = [server.stop() for server in servers]
+    base, ours, nosync = loads["bare"], loads["sync"], loads["none"]
+    result.params["daemon_exit_code"] = codes[1]
     result.compare("req_per_s", ours.throughput, base.throughput)
     result.compare("p50_ms", ours.p50_ms, base.p50_ms)
     result.compare("p99_ms", ours.p99_ms, base.p99_ms)

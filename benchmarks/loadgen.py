@@ -48,9 +48,30 @@ class LoadResult:
     p99_ms: float | None
     max_ms: float | None
     statuses: dict[str, int]
+    latencies: list[float] = field(default_factory=list, repr=False)  # seconds, sorted
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        del out["latencies"]
+        return out
+
+
+def _result(latencies: list[float], errors: int, elapsed: float, statuses: dict[str, int]) -> LoadResult:
+    latencies.sort()
+    return LoadResult(
+        requests=len(latencies), errors=errors, seconds=elapsed,
+        throughput=len(latencies) / elapsed if elapsed > 0 else 0.0,
+        p50_ms=_pct_ms(latencies, 50), p90_ms=_pct_ms(latencies, 90), p99_ms=_pct_ms(latencies, 99),
+        max_ms=_pct_ms(latencies, 100), statuses=statuses, latencies=latencies)
+
+
+def merge(results: list[LoadResult]) -> LoadResult:
+    """One result for several runs against the same target (e.g. slices interleaved with others)."""
+    statuses: Counter[str] = Counter()
+    for r in results:
+        statuses.update(r.statuses)
+    return _result([x for r in results for x in r.latencies], sum(r.errors for r in results),
+                   sum(r.seconds for r in results), dict(statuses))
 
 
 def _pct_ms(ordered: list[float], q: float) -> float | None:
@@ -101,12 +122,7 @@ async def run_load(targets: Callable[[int], Target] | Target, *, clients: int, s
         start = time.perf_counter()
         await asyncio.gather(*(client(i) for i in range(clients)))
         elapsed = time.perf_counter() - start
-    latencies.sort()
-    return LoadResult(
-        requests=len(latencies), errors=errors, seconds=elapsed,
-        throughput=len(latencies) / elapsed if elapsed > 0 else 0.0,
-        p50_ms=_pct_ms(latencies, 50), p90_ms=_pct_ms(latencies, 90), p99_ms=_pct_ms(latencies, 99),
-        max_ms=_pct_ms(latencies, 100), statuses=dict(statuses))
+    return _result(latencies, errors, elapsed, dict(statuses))
 
 
 def main(argv: list[str] | None = None) -> int:

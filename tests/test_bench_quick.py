@@ -45,3 +45,14 @@ def test_unknown_scenario_is_refused():
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode != 0
     assert "unknown scenario" in proc.stderr and "invoke" in proc.stderr
+
+
+def test_interleaved_slices_merge_into_one_result():
+    from benchmarks.loadgen import _result, merge
+    a = _result([0.003, 0.001], 1, 2.0, {"200": 2, "500": 1})
+    b = _result([0.002, 0.004, 0.010], 0, 3.0, {"200": 3})
+    m = merge([a, b])
+    assert (m.requests, m.errors, m.seconds, m.throughput) == (5, 1, 5.0, 1.0)
+    assert m.statuses == {"200": 5, "500": 1}
+    assert m.p50_ms == 3.0 and m.max_ms == 10.0  # percentiles of all the latencies, not of the slices
+    assert "latencies" not in m.to_json()
