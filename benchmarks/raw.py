@@ -35,23 +35,36 @@ class RawGuest:
         return result
 
 
-def call_rate(seconds: float, max_calls: int = 2_000_000) -> tuple[float, int]:
-    """Calls/s of counter.increment in a tight loop on one thread; also returns the count."""
-    guest = RawGuest("counter")
-    inc = guest.func(COUNTER, "increment")
-    for _ in range(100):  # first calls fault in code pages
-        guest.call(inc)
-    n = 0
-    start = time.perf_counter()
-    end = start + seconds
-    while n < max_calls:
-        for _ in range(100):
-            inc(guest.store)
-            inc.post_return(guest.store)
-        n += 100
-        if time.perf_counter() >= end:
-            break
-    return n / (time.perf_counter() - start), n
+class RawCallLoop:
+    """`counter.increment` called in a tight loop on one thread; runs add up, so the
+    baseline can be taken in slices between the measurements it is compared with."""
+
+    def __init__(self) -> None:
+        self.guest = RawGuest("counter")
+        self.inc = self.guest.func(COUNTER, "increment")
+        for _ in range(100):  # first calls fault in code pages
+            self.guest.call(self.inc)
+        self.calls = 0
+        self.seconds = 0.0
+
+    def run(self, seconds: float, max_calls: int = 2_000_000) -> None:
+        inc, store = self.inc, self.guest.store
+        n = 0
+        start = time.perf_counter()
+        end = start + seconds
+        while n < max_calls:
+            for _ in range(100):
+                inc(store)
+                inc.post_return(store)
+            n += 100
+            if time.perf_counter() >= end:
+                break
+        self.seconds += time.perf_counter() - start
+        self.calls += n
+
+    @property
+    def rate(self) -> float:
+        return self.calls / self.seconds if self.seconds else 0.0
 
 
 def compile_to_first_result(engine: Engine, name: str = "counter") -> float:
