@@ -62,8 +62,11 @@ async def request_middleware(request: web.Request, handler):
             status = response.status
         app[STATS]["requests"][status] += 1
         _access_log().info("request", method=request.method, path=request.path, status=status,
-                 duration_ms=round((time.perf_counter() - started) * 1000, 2), request_id=request_id)
+                           duration_ms=round((time.perf_counter() - started) * 1000, 2), request_id=request_id)
     return response
+
+
+_bound_access_log = None
 
 
 def _access_log():
@@ -73,9 +76,6 @@ def _access_log():
     if _bound_access_log is None:
         _bound_access_log = log.bind()
     return _bound_access_log
-
-
-_bound_access_log = None
 
 
 def authenticate(request: web.Request, accounts: Accounts) -> None:
