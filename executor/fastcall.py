@@ -38,7 +38,7 @@ def _raise(error_ptr) -> None:
 
 
 class FastFunc:
-    __slots__ = ("_func", "_fty", "_params", "_result", "_ref", "_ctx")
+    __slots__ = ("_func", "_fty", "_params", "_result", "_ref", "_ctx", "_result_space", "_result_ptr")
 
     def __init__(self, func: Func, store):
         self._func = func
@@ -47,6 +47,10 @@ class FastFunc:
         self._result = self._fty.result
         self._ref = byref(func._func)
         self._ctx = store._context()       # fixed for the store's life
+        # One result slot, reused: a store runs one call at a time, and the result is
+        # converted to Python before the call returns.
+        self._result_space = _Val() if self._result is not None else None
+        self._result_ptr = byref(self._result_space) if self._result is not None else None
 
     def __call__(self, store, *args: Any) -> Any:
         params = self._params
@@ -54,11 +58,8 @@ class FastFunc:
         if len(args) != n_params:
             raise TypeError(f"expected {n_params} parameters, got {len(args)}")
         result_ty = self._result
-        if result_ty is not None:
-            result_space = _Val()
-            result_ptr, result_len = byref(result_space), 1
-        else:
-            result_space, result_ptr, result_len = None, None, 0
+        result_space, result_ptr = self._result_space, self._result_ptr
+        result_len = 0 if result_space is None else 1
         if not n_params:
             error = _call(self._ref, self._ctx, None, 0, result_ptr, result_len)
         else:
