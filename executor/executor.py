@@ -264,6 +264,14 @@ class Executor:
 
     async def create_worker(self, account_id: str, template_id: str, name: str,
                             args: list[str] | None = None, env: list[tuple[str, str]] | None = None) -> Worker:
+        """Create a worker; returns once its Create entry is durable."""
+        worker = self._register_worker(account_id, template_id, name, args, env)
+        await worker.wlog.last
+        return worker
+
+    def _register_worker(self, account_id: str, template_id: str, name: str,
+                         args: list[str] | None = None, env: list[tuple[str, str]] | None = None) -> Worker:
+        """Submit a new worker's Create and register the worker at once, without waiting."""
         self.check_name(name)
         template = self.templates.get_record(account_id, template_id)
         counts = self._worker_counts()
@@ -289,17 +297,23 @@ class Executor:
         counts[account_id] = counts.get(account_id, 0) + 1
         worker = self.workers[key] = Worker(self, rec)
         worker.wlog.last = commit
-        await commit
         return worker
 
     async def get_or_create(self, account_id: str, template_id: str, name: str) -> Worker:
+        """The worker, created on first use (SPEC §4: invoking a missing worker creates it).
+
+        Not waiting for the Create to be durable: whatever the caller does next with the
+        worker is logged after it, and its instance is built only from a durable log. So
+        the first call goes into the queue before a second one that arrives while the
+        Create commits, and concurrent first calls run in the order they came.
+        """
         try:
             return self.get_worker(account_id, template_id, name)
         except NotFound:
             self.templates.get_record(account_id, template_id)
             try:
-                return await self.create_worker(account_id, template_id, name)
-            except AlreadyExists:
+                return self._register_worker(account_id, template_id, name)
+            except AlreadyExists:  # its log is still being deleted, say
                 return self.get_worker(account_id, template_id, name)
 
     def list_workers(self, account_id: str, template_id: str) -> list[WorkerRecord]:

@@ -18,6 +18,16 @@ async def test_concurrent_first_calls_share_one_new_worker(harness):
         assert await harness.call(tid, f"w{i}", f"{COUNTER}/get") == [8]
 
 
+async def test_concurrent_first_calls_of_a_new_worker_run_in_the_order_they_came(harness):
+    tid = await harness.template("counter")
+    for round_ in range(3):
+        name = f"fifo{round_}"
+        results = await asyncio.gather(*[harness.call(tid, name, f"{COUNTER}/increment") for _ in range(8)])
+        # The first caller creates the worker; those arriving while its Create commits
+        # queue behind its call, not ahead of it.
+        assert [r[0] for r in results] == list(range(1, 9))
+
+
 async def test_concurrent_explicit_creates_one_wins(harness):
     tid = await harness.template("counter")
     outcomes = await asyncio.gather(*[harness.ex.create_worker(A, tid, "same") for _ in range(5)],
