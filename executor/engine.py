@@ -54,6 +54,9 @@ class EpochTicker:
     def __init__(self, engine: Engine, interval: float = TICK_SECONDS):
         self._engine = engine
         self._interval = interval
+        # Ticks so far, counted after each bump: a store whose deadline was set at this
+        # count still has it one tick ahead (see WorkerInstance._call).
+        self.ticks = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="golemite-epoch", daemon=True)
         self._thread.start()
@@ -61,6 +64,7 @@ class EpochTicker:
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             self._engine.increment_epoch()
+            self.ticks += 1
 
     def stop(self) -> None:
         self._stop.set()

@@ -116,6 +116,8 @@ class WorkerInstance:
         if runtime.max_memory_bytes:
             self.store.set_limits(memory_size=runtime.max_memory_bytes)
         self._deadline_cb = install_deadline_callback(self.store, self._should_stop)
+        self._ticker = runtime.ticker
+        self._deadline_ticks = -1  # the ticker's count when the deadline was last set
         self._call_deadline: float | None = None
         self._call_started = 0.0
         self._ctx = self.store._context()
@@ -219,8 +221,13 @@ class WorkerInstance:
         self._call_deadline = self._call_started + limit if limit else None
         # The deadline callback runs one tick after the last check. Set afresh for each
         # call, it does not fire as an idle worker's call starts (most calls of many
-        # workers taking turns), only once a call has run for a tick.
-        set_epoch_deadline(self._ctx, 1)
+        # workers taking turns), only once a call has run for a tick. Unless no tick came
+        # since it was last set: then it is one tick ahead already (a ctypes call less;
+        # should a tick slip in between, the callback fires once early and re-arms).
+        ticks = self._ticker.ticks
+        if ticks != self._deadline_ticks:
+            set_epoch_deadline(self._ctx, 1)
+            self._deadline_ticks = ticks
         set_current(state)
         try:
             if info.has_handles and lowered is None and convention == "component":
