@@ -56,3 +56,10 @@ def test_interleaved_slices_merge_into_one_result():
     assert m.statuses == {"200": 5, "500": 1}
     assert m.p50_ms == 3.0 and m.max_ms == 10.0  # percentiles of all the latencies, not of the slices
     assert "latencies" not in m.to_json()
+
+
+def test_the_instruction_count_workload_runs():
+    # The workload benchmarks.instructions runs under callgrind, here without it.
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.instructions", "--child", "2", "3"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-3000:]
