@@ -168,12 +168,7 @@ class WorkerLog:
             burst = self._held_by_caller()
             if burst is not None:
                 with burst.lock:
-                    batch = burst.batch
-                    if batch is None or self._burst is not burst:
-                        batch = burst._batch_for(self)
-                    if factory is None and puts_for is None:  # the hot path: a plain entry
-                        return batch.append(self.key, entry), None
-                    return _append_to(batch, self, entry, factory, puts_for), None
+                    return _append_to(burst._batch_for(self), self, entry, factory, puts_for), None
             self._flush_locked()  # what a burst holds of ours goes first
             batch = self.store.batch()
             idx = _append_to(batch, self, entry, factory, puts_for)
@@ -217,6 +212,8 @@ class WorkerLog:
 
 def _append_to(batch: Batch, wlog: WorkerLog, entry: Entry | None, factory: Callable[[int], Entry] | None,
                puts_for: Callable[[int], Puts] | None) -> int:
+    if factory is None and puts_for is None:
+        return batch.append(wlog.key, entry)
     if factory is not None:
         # Only an entry that names its own index needs it before the append.
         predicted = wlog.store.last_index(wlog.key) + 1
