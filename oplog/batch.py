@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .encoding import ENCODER, VERSION_PREFIX
 from .entries import Entry, NoOp, encode_entry
 from .errors import OplogError, WorkerExists
 from .records import encode_record
@@ -126,9 +125,8 @@ class Batch:
 
     def append(self, worker_key: str, entry: Entry) -> int:
         """Append an entry; returns its index, assigned now (thread-safe across batches)."""
-        if self._done:  # _check_open, inline: the hot path appends twice per invocation
-            self._check_open()
-        value = VERSION_PREFIX + ENCODER.encode(entry)  # encode_entry, inline
+        self._check_open()
+        value = encode_entry(entry)
         store = self._store
         loc = self._local.get(worker_key) if self._local else None
         if loc is not None:
