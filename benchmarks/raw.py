@@ -62,10 +62,6 @@ class RawCallLoop:
         self.seconds += time.perf_counter() - start
         self.calls += n
 
-    @property
-    def rate(self) -> float:
-        return self.calls / self.seconds if self.seconds else 0.0
-
 
 def compile_to_first_result(engine: Engine, name: str = "counter") -> float:
     """Seconds from wasm bytes to the first result: compile, instantiate, call."""
