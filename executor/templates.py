@@ -63,16 +63,25 @@ class LoadedTemplate:
         return info
 
 
-def _resource_aliases(interface: str, fname: str) -> list[str]:
-    """Golem's resource spellings for `[constructor]r`, `[method]r.m`, `[static]r.m`."""
-    if fname.startswith("[constructor]"):
-        res = fname[len("[constructor]"):]
-        return [f"{interface}/{res}/new", f"{interface}.{{{res}.new}}"]
+def _resource_member(fname: str) -> tuple[str, str] | None:
+    """(resource, member) of `[constructor]r` ("new"), `[method]r.m`, `[static]r.m`, `[drop]r` ("drop")."""
+    for prefix, member in (("[constructor]", "new"), ("[drop]", "drop")):
+        if fname.startswith(prefix):
+            return fname[len(prefix):], member
     for prefix in ("[method]", "[static]"):
         if fname.startswith(prefix):
             res, _, method = fname[len(prefix):].partition(".")
-            return [f"{interface}/{res}/{method}", f"{interface}.{{{res}.{method}}}"]
-    return []
+            return res, method
+    return None
+
+
+def _resource_aliases(interface: str, fname: str) -> list[str]:
+    """Golem's spellings of a resource's function: `interface/r/m` and `interface.{r.m}`."""
+    found = _resource_member(fname)
+    if found is None:
+        return []
+    res, member = found
+    return [f"{interface}/{res}/{member}", f"{interface}.{{{res}.{member}}}"]
 
 
 def _mentions_handle(t: T.WitType | None) -> bool:
@@ -89,13 +98,6 @@ def _mentions_handle(t: T.WitType | None) -> bool:
     if isinstance(t, (T.Variant, T.Result)):
         return any(_mentions_handle(ct) for _, ct in T.variant_cases(t))
     return False
-
-
-def _resource_of(fname: str) -> str | None:
-    for prefix in ("[constructor]", "[method]", "[static]"):
-        if fname.startswith(prefix):
-            return fname[len(prefix):].partition(".")[0]
-    return None
 
 
 def function_index(metadata: T.TemplateMetadata) -> dict[str, FunctionInfo]:
@@ -115,13 +117,10 @@ def function_index(metadata: T.TemplateMetadata) -> dict[str, FunctionInfo]:
             index[f"{interface}.{{{fname}}}"] = info
             for alias in _resource_aliases(interface, fname):
                 index.setdefault(alias, info)
-        return info
 
     def add_drop(interface: str, resource: str) -> None:
         # Not an export: dropping a handle runs the guest's destructor (SPEC §6 `…/res/drop`).
-        info = add(interface, f"[drop]{resource}", [T.Parameter("self", T.Handle("Owned"))], [], drops=resource)
-        index.setdefault(f"{interface}/{resource}/drop", info)
-        index.setdefault(f"{interface}.{{{resource}.drop}}", info)
+        add(interface, f"[drop]{resource}", [T.Parameter("self", T.Handle("Owned"))], [], drops=resource)
 
     for export in metadata.exports:
         if isinstance(export, T.ExportedFunction):
@@ -130,9 +129,9 @@ def function_index(metadata: T.TemplateMetadata) -> dict[str, FunctionInfo]:
             resources = set()
             for f in export.functions:
                 add(export.name, f.name, f.parameters, f.results)
-                res = _resource_of(f.name)
-                if res is not None:
-                    resources.add(res)
+                found = _resource_member(f.name)
+                if found is not None:
+                    resources.add(found[0])
             for res in sorted(resources):
                 add_drop(export.name, res)
     return index
