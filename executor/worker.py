@@ -343,8 +343,12 @@ class Worker:
 
     def _completed(self, inv: Invocation) -> None:
         self.ex.metrics["invocations"] += 1
-        self.current = None
         self.retry_count = 0
+        self._done_with(inv)
+
+    def _done_with(self, inv: Invocation) -> None:
+        """The current invocation is over: on to the next, if any."""
+        self.current = None
         self.status = RUNNING if self.queue else IDLE
         if inv.key is not None:
             self.key_futures.pop(inv.key, None)
@@ -354,10 +358,7 @@ class Worker:
             self._completed(inv)
             return
         if isinstance(outcome, Rejected):
-            self.current = None  # nothing was recorded; the instance is untouched
-            self.status = RUNNING if self.queue else IDLE
-            if inv.key is not None:
-                self.key_futures.pop(inv.key, None)
+            self._done_with(inv)  # nothing was recorded; the instance is untouched
             _fail_future(inv.future, InvalidRequest(outcome.message))
             return
         self.drop_instance()
