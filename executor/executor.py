@@ -299,7 +299,7 @@ class Executor:
         worker.wlog.last = commit
         return worker
 
-    async def get_or_create(self, account_id: str, template_id: str, name: str) -> Worker:
+    def get_or_create(self, account_id: str, template_id: str, name: str) -> Worker:
         """The worker, created on first use (SPEC §4: invoking a missing worker creates it).
 
         Not waiting for the Create to be durable: whatever the caller does next with the
@@ -364,7 +364,7 @@ class Executor:
 
     # ------------------------------------------------------------ invocations
 
-    async def _prepared_worker(self, account_id: str, template_id: str, name: str, function: str, params: Any,
+    def _prepared_worker(self, account_id: str, template_id: str, name: str, function: str, params: Any,
                                convention: str) -> tuple[Worker, str, list | None]:
         """Check the call against the worker's template version, then get or create the worker.
 
@@ -378,8 +378,8 @@ class Executor:
             worker, version = None, self.templates.get_record(account_id, template_id).latest_version
         function, lowered = self._prepare(template_id, version, function, params, convention)
         if worker is None:
-            worker = await self.get_or_create(account_id, template_id, name)
-            if worker.identity.template_version != version:  # a newer version raced in: check again
+            worker = self.get_or_create(account_id, template_id, name)
+            if worker.identity.template_version != version:  # an existing one after all: check again
                 function, lowered = self._prepare(template_id, worker.identity.template_version,
                                                   function, params, convention)
         return worker, function, lowered
@@ -405,7 +405,7 @@ class Executor:
         return info.name, None
 
     async def new_key(self, account_id: str, template_id: str, name: str) -> str:
-        worker = await self.get_or_create(account_id, template_id, name)
+        worker = self.get_or_create(account_id, template_id, name)
         key = str(uuid.uuid4())
         await self.store.commit(_put_batch(self.store, "keys", key, InvocationKeyRecord(
             template_id=worker.identity.template_id, worker_name=worker.identity.worker_name, state="created")))
@@ -414,7 +414,7 @@ class Executor:
     async def invoke(self, account_id: str, template_id: str, name: str, function: str, params: Any,
                      convention: str = "component") -> None:
         """Queue an invocation; returns once it is durable (SPEC §4 invoke)."""
-        worker, function, _ = await self._prepared_worker(account_id, template_id, name, function, params, convention)
+        worker, function, _ = self._prepared_worker(account_id, template_id, name, function, params, convention)
         if worker.status in (FAILED, EXITED):
             raise InvocationFailed("previous invocation failed" if worker.status == FAILED else "exited")
         idx, commit = worker.wlog.append_with_commit(PendingWorkerInvocation(
@@ -426,14 +426,8 @@ class Executor:
     async def invoke_and_await(self, account_id: str, template_id: str, name: str, function: str, params: Any,
                                key: str | None = None, convention: str = "component",
                                timeout: float | None = None) -> Any:
-        worker = self.workers.get(f"{template_id}/{name}")
-        if worker is not None and worker.record.account_id == account_id and not worker.deleted:
-            # The common case, without a coroutine: the worker is known and cannot be created.
-            function, lowered = self._prepare(template_id, worker.identity.template_version, function, params,
-                                              convention)
-        else:
-            worker, function, lowered = await self._prepared_worker(account_id, template_id, name, function,
-                                                                    params, convention)
+        worker, function, lowered = self._prepared_worker(account_id, template_id, name, function, params,
+                                                          convention)
         fut = None
         if key is not None:
             rec = self.store.get("keys", key)

@@ -111,7 +111,7 @@ async def test_interrupted_call_completes_first_on_resume(harness):
 
 async def test_recover_immediately_gives_the_real_result_and_no_duplicate_output(harness):
     tid = await harness.template("interruption")
-    w = await harness.ex.get_or_create(A, tid, "w")
+    w = harness.ex.get_or_create(A, tid, "w")
     events: asyncio.Queue = asyncio.Queue()
     w.listeners.add(events)
     call = asyncio.ensure_future(harness.call(tid, "w", f"{INTERRUPTION}/run", [4, 80]))
@@ -167,7 +167,7 @@ async def test_clock_and_random_values_are_reproduced_on_replay(harness):
 
 async def test_jump_skips_the_region_and_continues(harness):
     tid = await harness.template("runtime")
-    w = await harness.ex.get_or_create(A, tid, "j")
+    w = harness.ex.get_or_create(A, tid, "j")
     events: asyncio.Queue = asyncio.Queue()
     w.listeners.add(events)
     result = (await harness.call(tid, "j", f"{RUNTIME}/jump"))[0]

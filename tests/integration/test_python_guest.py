@@ -49,7 +49,7 @@ async def test_python_cart_links_runs_and_survives_replay(harness):
     template = harness.ex.templates.load(tid, version)
     assert needs_native_io(harness.ex.runtime.engine, template.component)
 
-    worker = await harness.ex.get_or_create(DEFAULT_ACCOUNT, tid, "c")
+    worker = harness.ex.get_or_create(DEFAULT_ACCOUNT, tid, "c")
     events: asyncio.Queue = asyncio.Queue()
     worker.listeners.add(events)
 
@@ -96,7 +96,7 @@ async def test_python_cart_links_runs_and_survives_replay(harness):
 
     before = len(harness.ex.store.read(f"{tid}/c"))
     await harness.reopen()
-    worker = await harness.ex.get_or_create(DEFAULT_ACCOUNT, tid, "c")
+    worker = harness.ex.get_or_create(DEFAULT_ACCOUNT, tid, "c")
     worker.listeners.add(events)
     # The cart is rebuilt by replaying the log: the user id and the item added after the
     # last checkout are back, and the checkouts' random draws came from the log.
