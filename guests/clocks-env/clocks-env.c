@@ -47,45 +47,10 @@ extern void wasi_output_stream_blocking_write_and_flush(int32_t self, const uint
 IMPORT("wasi:io/streams@0.2.0", "[resource-drop]output-stream")
 extern void wasi_output_stream_drop(int32_t self);
 
-// ---- allocation: every cabi_realloc block is chained so one call's
-// arguments and host-returned lists (nested strings included) can be freed
-// together once the host has read the result.
-
-struct block {
-  struct block *next;
-  // Keeps the payload at malloc's 16-byte alignment, the most any WIT type needs.
-  uint8_t pad[12];
-};
-
-static struct block *blocks;
-
-static void free_all(void) {
-  while (blocks != NULL) {
-    struct block *next = blocks->next;
-    free(blocks);
-    blocks = next;
-  }
-}
-
-__attribute__((export_name("cabi_realloc")))
-void *cabi_realloc(void *old, size_t old_size, size_t align, size_t new_size) {
-  // A zero-sized buffer is never read: `align` is a non-null, aligned address
-  // that costs nothing and is not in the chain.
-  if (new_size == 0) {
-    return (void *)align;
-  }
-  struct block *b = malloc(sizeof(struct block) + new_size);
-  if (b == NULL) {
-    __builtin_trap();
-  }
-  b->next = blocks;
-  blocks = b;
-  if (old != NULL) {
-    // The old block stays chained and is freed with the rest after the call.
-    memcpy(b + 1, old, old_size < new_size ? old_size : new_size);
-  }
-  return b + 1;
-}
+// ---- allocation: every cabi_realloc block is chained (../include/cabi_realloc_chained.h)
+// so one call's arguments and host-returned lists (nested strings included) can be
+// freed together once the host has read the result.
+#include "../include/cabi_realloc_chained.h"
 
 // One call is in flight at a time, so results in memory share a static area.
 // 16 bytes, 8-aligned: a (u64, u32) or (u64, u64) tuple, or a (ptr, len) pair.

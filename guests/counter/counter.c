@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "../include/cabi_realloc.h"
+
 __attribute__((import_module("wasi:random/random@0.2.0"), import_name("get-random-u64")))
 extern uint64_t wasi_random_get_random_u64(void);
 
@@ -17,22 +19,6 @@ static uint64_t counter;
 // the canonical ABI's single flat result; one call is in flight at a time, so a
 // static area is enough.
 static uint32_t ret_area[2];
-
-__attribute__((export_name("cabi_realloc")))
-void *cabi_realloc(void *ptr, size_t old_size, size_t align, size_t new_size) {
-  (void)old_size;
-  // A zero-sized buffer is never read; handing back `align` gives a non-null,
-  // aligned address without allocating, and post-return knows not to free it.
-  if (new_size == 0) {
-    free(ptr);
-    return (void *)align;
-  }
-  void *out = realloc(ptr, new_size);
-  if (out == NULL) {
-    __builtin_trap();
-  }
-  return out;
-}
 
 __attribute__((export_name("golemite:counter/api#increment")))
 uint64_t api_increment(void) {

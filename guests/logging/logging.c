@@ -6,27 +6,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "../include/cabi_realloc.h"
+
 // enum level lowers to its case index; each string to (ptr, len).
 __attribute__((import_module("wasi:logging/logging"), import_name("log")))
 extern void wasi_logging_log(int32_t level, const char *ctx, size_t ctx_len, const uint8_t *msg, size_t msg_len);
 
 static const char CONTEXT[] = "logging-guest";
 static uint32_t calls;
-
-__attribute__((export_name("cabi_realloc")))
-void *cabi_realloc(void *ptr, size_t old_size, size_t align, size_t new_size) {
-  (void)old_size;
-  // A zero-sized buffer is never read: hand back `align` (non-null, aligned) unallocated.
-  if (new_size == 0) {
-    free(ptr);
-    return (void *)align;
-  }
-  void *out = realloc(ptr, new_size);
-  if (out == NULL) {
-    __builtin_trap();
-  }
-  return out;
-}
 
 // The message argument is freed before returning: the result is a plain u32, so
 // there is no post-return to do it later.

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../include/cabi_realloc.h"
+
 __attribute__((import_module("[export]golemite:resources/api"), import_name("[resource-new]counter")))
 extern int32_t counter_resource_new(int32_t rep);
 
@@ -31,22 +33,6 @@ struct counter {
 // canonical ABI's single flat result; one call is in flight at a time, so a
 // static area is enough.
 static uint32_t ret_area[2];
-
-__attribute__((export_name("cabi_realloc")))
-void *cabi_realloc(void *ptr, size_t old_size, size_t align, size_t new_size) {
-  (void)old_size;
-  // A zero-sized buffer is never read; handing back `align` gives a non-null,
-  // aligned address without allocating, and callers know not to free it.
-  if (new_size == 0) {
-    free(ptr);
-    return (void *)align;
-  }
-  void *out = realloc(ptr, new_size);
-  if (out == NULL) {
-    __builtin_trap();
-  }
-  return out;
-}
 
 // The argument buffer came from cabi_realloc and now belongs to the guest; it
 // is copied into the counter's block and freed here, so a counter never points

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../include/cabi_realloc.h"
+
 __attribute__((import_module("wasi:random/random@0.2.0"), import_name("get-random-u64")))
 extern uint64_t wasi_random_get_random_u64(void);
 
@@ -136,22 +138,6 @@ static void clear_items(void) {
     str_free(items[i].name);
   }
   item_count = 0;
-}
-
-__attribute__((export_name("cabi_realloc")))
-void *cabi_realloc(void *ptr, size_t old_size, size_t align, size_t new_size) {
-  (void)old_size;
-  // A zero-sized buffer is never read; handing back `align` gives a non-null,
-  // aligned address without allocating, and str_free knows not to free it.
-  if (new_size == 0) {
-    free(ptr);
-    return (void *)align;
-  }
-  void *out = realloc(ptr, new_size);
-  if (out == NULL) {
-    __builtin_trap();
-  }
-  return out;
 }
 
 __attribute__((export_name("golem:it/api#initialize-cart")))

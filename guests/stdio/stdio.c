@@ -36,43 +36,10 @@ extern void wasi_output_stream_drop(int32_t self);
 enum { RESULT_OK = 0 };
 enum { STREAM_ERROR_LAST_OPERATION_FAILED = 0, STREAM_ERROR_CLOSED = 1 };
 
-// ---- allocation: the host allocates each read's bytes through cabi_realloc;
-// they are copied out at once, so the chain is emptied after every read.
-
-struct block {
-  struct block *next;
-  // Keeps the payload at malloc's 16-byte alignment, the most any WIT type needs.
-  uint8_t pad[12];
-};
-
-static struct block *blocks;
-
-static void free_all(void) {
-  while (blocks != NULL) {
-    struct block *next = blocks->next;
-    free(blocks);
-    blocks = next;
-  }
-}
-
-__attribute__((export_name("cabi_realloc")))
-void *cabi_realloc(void *old, size_t old_size, size_t align, size_t new_size) {
-  // A zero-sized buffer is never read: `align` is a non-null, aligned address
-  // that costs nothing and is not in the chain.
-  if (new_size == 0) {
-    return (void *)align;
-  }
-  struct block *b = malloc(sizeof(struct block) + new_size);
-  if (b == NULL) {
-    __builtin_trap();
-  }
-  b->next = blocks;
-  blocks = b;
-  if (old != NULL) {
-    memcpy(b + 1, old, old_size < new_size ? old_size : new_size);
-  }
-  return b + 1;
-}
+// ---- allocation (../include/cabi_realloc_chained.h): the host allocates each read's
+// bytes through cabi_realloc; they are copied out at once, so the chain is emptied
+// after every read.
+#include "../include/cabi_realloc_chained.h"
 
 // ---- a growable byte buffer.
 

@@ -35,6 +35,7 @@ def test_rebuild_matches_checked_in_wasm(name: str, tmp_path: Path) -> None:
     shutil.copytree(GUESTS / name, work, ignore=shutil.ignore_patterns("*.wasm"))
     shutil.copytree(GUESTS / "wit", tmp_path / "wit")  # shared golem WIT that some build.sh copy in
     shutil.copy(GUESTS / "build-c-guest.sh", tmp_path)  # the recipe the plain C guests' build.sh run
+    shutil.copytree(GUESTS / "include", tmp_path / "include")  # the allocators C guests share
     subprocess.run(
         ["bash", "./build.sh"],
         cwd=work,
