@@ -33,10 +33,21 @@ class Daemon:
         self.port = port
         self.proc: subprocess.Popen | None = None
         self.base = f"http://127.0.0.1:{port}"
+        self.log_path = data_dir.parent / f"daemon-{port}.log"   # stdout and stderr, every start
+
+    def log_lines(self) -> list[dict]:
+        """The JSON log lines written so far (other output, like the demo banner, skipped)."""
+        lines = []
+        for raw in self.log_path.read_bytes().splitlines():
+            try:
+                lines.append(json.loads(raw))
+            except ValueError:
+                pass
+        return lines
 
     def start(self, *extra: str) -> None:
         env = {**os.environ, "GOLEMITE_TOKEN": TOKEN}
-        with open(self.data_dir.parent / f"daemon-{self.port}.log", "ab") as log:
+        with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
                  "--log-format", "json", *extra],

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.request
 
 from tests.e2e.conftest import TOKEN
 
 
-def _log_lines(daemon) -> list[dict]:
-    path = daemon.data_dir.parent / f"daemon-{daemon.port}.log"
-    lines = []
-    for raw in path.read_bytes().splitlines():
-        try:
-            lines.append(json.loads(raw))
-        except ValueError:
-            pass
-    return lines
-
-
 def _wait_for_line(daemon, request_id: str, timeout: float = 5.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for line in _log_lines(daemon):
+        for line in daemon.log_lines():
             if line.get("request_id") == request_id:
                 return line
         time.sleep(0.02)

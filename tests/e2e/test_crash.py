@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from tests.e2e.conftest import background
@@ -78,14 +77,12 @@ def test_sigterm_drains_and_exits_zero(daemon):
 
 
 def test_the_standard_asyncio_loop_serves_too(daemon):
-    log = daemon.data_dir.parent / f"daemon-{daemon.port}.log"
     assert daemon.stop() == 0
     daemon.start("--event-loop", "asyncio")
     tid = daemon.upload("counter")
     assert daemon.invoke(tid, "w", f"{COUNTER}/increment") == (200, {"result": [1]})
     assert daemon.stop() == 0
-    loops = [json.loads(line)["event_loop"] for line in log.read_text().splitlines()
-             if line.startswith("{") and json.loads(line).get("event") == "golemite serving"]
+    loops = [line["event_loop"] for line in daemon.log_lines() if line.get("event") == "golemite serving"]
     assert loops == ["uvloop", "asyncio"]  # the default, then the one asked for
 
 
