@@ -3,7 +3,7 @@
 Guest calls are usually short (tens of microseconds), and waking a different thread for
 each one mostly buys contention for the GIL: on 2 cores one busy thread draining the
 queue did twice the calls per second of eight threads taking turns. So the pool wakes a
-thread only when none is running; if calls wait longer than `nudge_after` seconds
+thread only when none is running, and then the one that ran last; if calls wait longer than `nudge_after` seconds
 (a running guest is long or blocked), it wakes another, up to `threads` at once, so a
 slow guest never holds up the others. Results go back through a loop inbox, many per
 wake-up. Guest code never runs on the event loop.
@@ -25,6 +25,7 @@ from typing import Any, Callable
 from .inbox import LoopInbox
 
 _STOP = object()
+_IDLE = object()
 
 # Calls run back to back before their results are handed on. More amortizes the hand-off
 # further but delays the first result of the burst.
@@ -86,10 +87,12 @@ class GuestPool:
                  make_burst: Callable[[], Burst] = Burst):
         self._make_burst = make_burst
         self._items: collections.deque = collections.deque()
-        # Held with `with self._lock` (a plain lock's C __enter__), waited on and notified
-        # through the condition: Condition's own __enter__ is Python, on every call.
         self._lock = threading.Lock()
-        self._cond = threading.Condition(self._lock)
+        # The wake-up locks of the threads waiting for work, the last one to fall idle on
+        # top: a wake-up goes to the thread that ran most recently (its stack and data are
+        # still in the cache), not, as a Condition would, to the one idle longest, which
+        # turned all the threads in rotation. Each is held while its thread sleeps on it.
+        self._idle: list[threading.Lock] = []
         self._awake = max(1, threads)  # threads not waiting for work (counted by whoever wakes them)
         self._finished = 0         # guest calls finished so far (progress, for the nudge)
         self._seen = 0
@@ -101,17 +104,23 @@ class GuestPool:
             t.start()
 
     def _run(self) -> None:
-        lock, cond, items = self._lock, self._cond, self._items
+        lock, items, idle = self._lock, self._items, self._idle
+        wake = threading.Lock()
+        wake.acquire()
         burst = _local.burst = self._make_burst()
         while True:
             with lock:
-                if not items and burst.pending():
+                if items:
+                    item = items.popleft()
+                elif burst.pending():
                     item = None  # the queue ran dry: hand on the burst before sleeping
                 else:
-                    while not items:
-                        self._awake -= 1
-                        cond.wait()
-                    item = items.popleft()
+                    self._awake -= 1
+                    idle.append(wake)
+                    item = _IDLE
+            if item is _IDLE:
+                wake.acquire()  # until _wake_one releases it (and counted us awake)
+                continue
             if item is None:
                 burst.flush()
                 continue
@@ -176,14 +185,15 @@ class GuestPool:
         # Counted as awake now, not when it runs: a second call arriving before the
         # woken thread gets going must not wake yet another one.
         self._awake += 1
-        self._cond.notify()
+        self._idle.pop().release()
 
     def shutdown(self) -> None:
         with self._lock:
             for _ in self._threads:
                 self._items.append(_STOP)
             self._awake = len(self._threads)
-            self._cond.notify_all()
+            while self._idle:
+                self._idle.pop().release()
         for t in self._threads:
             t.join(timeout=10)
         if self._nudge is not None:
