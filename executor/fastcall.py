@@ -18,6 +18,7 @@ from wasmtime import WasmtimeError
 from wasmtime import _bindings as _c
 from wasmtime import _ffi as ffi
 from wasmtime.component import Func
+from wasmtime.component import _types as _types
 from wasmtime.component._enter import maybe_raise_last_exn
 
 # A deadline is set in a few instructions: called the PYFUNCTYPE way, ctypes keeps the
@@ -29,6 +30,16 @@ _call = _c._wasmtime_component_func_call
 _post_return = _c._wasmtime_component_func_post_return
 _val_delete = _c._wasmtime_component_val_delete
 _Val = ffi.wasmtime_component_val_t
+_UNION_FIELDS = dict(ffi.wasmtime_component_valunion._fields_)
+
+# Scalar results are read from the result slot through a ctypes view made once, not
+# through wasmtime-py's convert_from_c (a Python method, an assert and a new union
+# object per call). (A char would still need converting, so it takes the usual way.)
+_SCALAR_RESULTS = {
+    _types.Bool: "boolean", _types.S8: "s8", _types.U8: "u8", _types.S16: "s16", _types.U16: "u16",
+    _types.S32: "s32", _types.U32: "u32", _types.S64: "s64", _types.U64: "u64",
+    _types.F32: "f32", _types.F64: "f64",
+}
 
 
 def _raise(error_ptr) -> None:
@@ -38,7 +49,8 @@ def _raise(error_ptr) -> None:
 
 
 class FastFunc:
-    __slots__ = ("_func", "_fty", "_params", "_result", "_ref", "_ctx", "_result_space", "_result_ptr")
+    __slots__ = ("_func", "_fty", "_params", "_result", "_ref", "_ctx", "_result_space", "_result_ptr",
+                 "_scalar")
 
     def __init__(self, func: Func, store):
         self._func = func
@@ -51,6 +63,9 @@ class FastFunc:
         # converted to Python before the call returns.
         self._result_space = _Val() if self._result is not None else None
         self._result_ptr = byref(self._result_space) if self._result is not None else None
+        field = _SCALAR_RESULTS.get(type(self._result))
+        self._scalar = (None if field is None else
+                        _UNION_FIELDS[field].from_buffer(self._result_space, _Val.of.offset))
 
     def __call__(self, store, *args: Any) -> Any:
         params = self._params
@@ -77,6 +92,9 @@ class FastFunc:
             _raise(error)
         if result_space is None:
             return None
+        scalar = self._scalar
+        if scalar is not None:
+            return scalar.value
         return result_ty.convert_from_c(result_space)
 
     def post_return(self, store) -> None:
