@@ -130,8 +130,9 @@ class WorkerLog:
 
     def release(self) -> None:
         """Stop holding; the burst submits what was appended."""
-        with self._lock:
-            self._holding = None
+        # No lock: `_holding` counts only for the thread that set it (_held_by_caller
+        # compares its owner with the caller), and that thread is this one.
+        self._holding = None
 
     def _held_by_caller(self) -> LogBurst | None:
         """The holding burst if the calling thread is its owner; lock held."""
