@@ -30,6 +30,9 @@ def _serve_parser(sub) -> None:
     p.add_argument("--max-invocation-seconds", type=float, default=0, help="wall time of one invocation (0: none)")
     p.add_argument("--max-live-workers", type=int, default=1000, help="instances kept in memory (LRU)")
     p.add_argument("--guest-threads", type=int, default=16, help="threads that run guest code")
+    p.add_argument("--thread-policy", choices=["batch", "normal"], default="batch",
+                   help="batch: the helper threads (guest, oplog writer, epoch) run under Linux's SCHED_BATCH "
+                        "and do not preempt the event loop as they wake; normal: the default policy")
     p.add_argument("--demo-template", default=None, metavar="NAME=PATH",
                    help="upload this component for the default account if no template of that name exists")
     p.add_argument("--log-format", choices=["auto", "json", "console"], default="auto",

@@ -52,7 +52,7 @@ async def serve(args) -> int:
     config = ExecutorConfig(
         max_live_workers=args.max_live_workers, max_workers_per_account=args.max_workers_per_account,
         max_memory_mb=args.max_memory_mb, max_invocation_seconds=args.max_invocation_seconds,
-        guest_threads=args.guest_threads,
+        guest_threads=args.guest_threads, thread_policy=args.thread_policy,
     )
     executor = Executor(data_dir, durability=args.durability, config=config)
     token = bootstrap_account(Accounts(executor.store), data_dir)

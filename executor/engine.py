@@ -19,6 +19,8 @@ from importlib.metadata import version
 from wasmtime import _bindings as ffi
 from wasmtime import Config, Engine, Store
 
+from oplog import apply_to_this_thread, check_thread_policy
+
 TICK_SECONDS = 0.005
 MAX_WASM_STACK = 1 << 20  # bytes; small enough that runaway recursion traps quickly
 
@@ -51,8 +53,9 @@ def engine_fingerprint() -> str:
 class EpochTicker:
     """Bumps the engine epoch on a daemon thread so deadline callbacks run regularly."""
 
-    def __init__(self, engine: Engine, interval: float = TICK_SECONDS):
+    def __init__(self, engine: Engine, interval: float = TICK_SECONDS, thread_policy: str = "batch"):
         self._engine = engine
+        self._thread_policy = check_thread_policy(thread_policy)
         self._interval = interval
         # Ticks so far, counted after each bump: a store whose deadline was set at this
         # count still has it one tick ahead (see WorkerInstance._call).
@@ -62,6 +65,7 @@ class EpochTicker:
         self._thread.start()
 
     def _run(self) -> None:
+        apply_to_this_thread(self._thread_policy)
         while not self._stop.wait(self._interval):
             self._engine.increment_epoch()
             self.ticks += 1

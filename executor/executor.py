@@ -51,6 +51,7 @@ class ExecutorConfig:
     max_memory_mb: int = 256
     max_invocation_seconds: float = 0        # 0: no wall-time limit
     guest_threads: int = 16                  # woken only as needed (see guest_pool.py)
+    thread_policy: str = "batch"             # of the helper threads (see oplog/scheduling.py)
     short_sleep_ns: int = host_wasi.SHORT_SLEEP_NS
     drain_seconds: float = 2.0               # on shutdown, how long running invocations may finish
 
@@ -60,7 +61,7 @@ class Runtime:
 
     def __init__(self, config: ExecutorConfig):
         self.engine = new_engine()
-        self.ticker = EpochTicker(self.engine)
+        self.ticker = EpochTicker(self.engine, thread_policy=config.thread_policy)
         self._linkers: dict[bool, Any] = {}
         self._native_io: dict[tuple[str, int], bool] = {}
         self._lock = threading.Lock()
@@ -137,11 +138,13 @@ class Executor:
         self.config = config or ExecutorConfig()
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = OplogStore(self.data_dir / STORE_DIR, durability=durability)
+        self.store = OplogStore(self.data_dir / STORE_DIR, durability=durability,
+                                thread_policy=self.config.thread_policy)
         self.runtime = Runtime(self.config)
         self.templates = TemplateStore(self.store, self.runtime.engine, self.data_dir / "compiled")
         self.services = Services(self, self.config.short_sleep_ns)
-        self.pool = GuestPool(self.config.guest_threads, make_burst=lambda: LogBurst(self.store))
+        self.pool = GuestPool(self.config.guest_threads, make_burst=lambda: LogBurst(self.store),
+                              thread_policy=self.config.thread_policy)
         self.workers: dict[str, Worker] = {}
         self._live: OrderedDict[str, Worker] = OrderedDict()
         self.metrics: dict[str, float] = defaultdict(float)

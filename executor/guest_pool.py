@@ -22,6 +22,8 @@ import collections
 import threading
 from typing import Any, Callable
 
+from oplog import apply_to_this_thread, check_thread_policy
+
 from .inbox import LoopInbox
 
 _STOP = object()
@@ -84,8 +86,9 @@ def _set_exception(fut: asyncio.Future, exc: BaseException) -> None:
 
 class GuestPool:
     def __init__(self, threads: int, name: str = "golemite-guest", nudge_after: float = 0.002,
-                 make_burst: Callable[[], Burst] = Burst):
+                 make_burst: Callable[[], Burst] = Burst, thread_policy: str = "batch"):
         self._make_burst = make_burst
+        self._thread_policy = check_thread_policy(thread_policy)
         self._items: collections.deque = collections.deque()
         self._lock = threading.Lock()
         # The wake-up locks of the threads waiting for work, the last one to fall idle on
@@ -104,6 +107,7 @@ class GuestPool:
             t.start()
 
     def _run(self) -> None:
+        apply_to_this_thread(self._thread_policy)
         lock, items, idle = self._lock, self._items, self._idle
         wake = threading.Lock()
         wake.acquire()

@@ -66,6 +66,7 @@ from .records import (
     decode_record,
     encode_record,
 )
+from .scheduling import POLICIES as THREAD_POLICIES, apply_to_this_thread, check_policy as check_thread_policy
 from .store import Durability, OplogStore
 from .tables import OPLOG_DB, Table, promise_key, template_version_key, worker_key
 
@@ -73,6 +74,7 @@ __all__ = [
     "ENTRY_KINDS",
     "OPLOG_DB",
     "TABLE_TYPES",
+    "THREAD_POLICIES",
     "AccountRecord",
     "AnyEntry",
     "Batch",
@@ -114,6 +116,8 @@ __all__ = [
     "WorkerExists",
     "WorkerRecord",
     "WriterFailed",
+    "apply_to_this_thread",
+    "check_thread_policy",
     "decode_entry",
     "decode_record",
     "derive_indexes",

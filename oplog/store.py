@@ -24,6 +24,7 @@ from .entries import Entry, decode_entry
 from .errors import OplogError, StoreClosed, WorkerExists, WriterFailed
 from .indexes import derive_indexes
 from .recent import RECENT_DB, RecentIndex
+from .scheduling import BATCH, check_policy
 from .runs import RUN_TAG, expand
 from .records import TABLE_TYPES, decode_record
 from .tables import OPLOG_DB, Table
@@ -82,8 +83,10 @@ class OplogStore:
         max_queued_batches: int = 4096,
         max_batches_per_commit: int = 1024,
         recent_limit: int = 2048,
+        thread_policy: str = BATCH,
     ) -> None:
         self.durability = Durability(durability)
+        check_policy(thread_policy)
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self._env = lmdb.open(
@@ -142,7 +145,7 @@ class OplogStore:
             "filled_indexes": 0,
             "migrations": 0,
         }
-        self._writer = Writer(self, max_batches_per_commit)
+        self._writer = Writer(self, max_batches_per_commit, thread_policy)
         self._thread = threading.Thread(target=self._writer.run, name="oplog-writer", daemon=True)
         self._thread.start()
 

@@ -24,6 +24,7 @@ from .batch import APPEND, DEL, DELLOG, INDEX_WIDTH, Batch, filler_batches
 from .commit import resolve_all
 from .errors import StoreClosed, WriterFailed
 from .recent import RECENT_MAX_VALUE, RecentWrites
+from .scheduling import apply_to_this_thread
 
 if TYPE_CHECKING:
     from .store import OplogStore
@@ -51,8 +52,9 @@ POLL_S = 0.05
 class Writer:
     """State and loop of the writer thread (one per store)."""
 
-    def __init__(self, store: OplogStore, max_batches_per_commit: int) -> None:
+    def __init__(self, store: OplogStore, max_batches_per_commit: int, thread_policy: str) -> None:
         self._store = store
+        self._thread_policy = thread_policy
         self._max = max(1, max_batches_per_commit)
         self._oplog_db = store._oplog_db
         self._recent = store._recent
@@ -65,6 +67,7 @@ class Writer:
     # -- loop ---------------------------------------------------------------
 
     def run(self) -> None:
+        apply_to_this_thread(self._thread_policy)
         store = self._store
         cand: list[Batch] = []
         # How many batches the last round committed: their submitters are

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+
+import pytest
 
 from executor.guest_pool import GuestPool
 from executor.inbox import LoopInbox
@@ -48,3 +51,15 @@ async def test_shutdown_stops_every_thread_busy_or_idle():
     await busy
     pool.shutdown()
     assert not any(t.is_alive() for t in pool._threads)
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is Linux's")
+@pytest.mark.parametrize(("policy", "expected"), [("batch", "SCHED_BATCH"), ("normal", "SCHED_OTHER")])
+async def test_guest_threads_run_under_the_chosen_policy(policy, expected):
+    pool = GuestPool(2, thread_policy=policy)
+    inbox = LoopInbox(asyncio.get_running_loop())
+    try:
+        assert await pool.run(inbox, os.sched_getscheduler, 0) == getattr(os, expected)
+    finally:
+        pool.shutdown()
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the event loop's thread is left alone
