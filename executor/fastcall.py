@@ -18,7 +18,7 @@ from wasmtime import WasmtimeError
 from wasmtime import _bindings as _c
 from wasmtime import _ffi as ffi
 from wasmtime.component import Func
-from wasmtime.component import _types as _types
+from wasmtime.component import _types
 from wasmtime.component._enter import maybe_raise_last_exn
 
 # A deadline is set in a few instructions: called the PYFUNCTYPE way, ctypes keeps the

@@ -3,10 +3,10 @@
 Guest calls are usually short (tens of microseconds), and waking a different thread for
 each one mostly buys contention for the GIL: on 2 cores one busy thread draining the
 queue did twice the calls per second of eight threads taking turns. So the pool wakes a
-thread only when none is running, and then the one that ran last; if calls wait longer than `nudge_after` seconds
-(a running guest is long or blocked), it wakes another, up to `threads` at once, so a
-slow guest never holds up the others. Results go back through a loop inbox, many per
-wake-up. Guest code never runs on the event loop.
+thread only when none is running, and then the one that ran last; if calls wait longer
+than `nudge_after` seconds (a running guest is long or blocked), it wakes another, up to
+`threads` at once, so a slow guest never holds up the others. Results go back through a
+loop inbox, many per wake-up. Guest code never runs on the event loop.
 
 A thread that finds more calls waiting runs them back to back as a *burst*: their
 results (and, through `executor.worker_log.LogBurst`, their oplog entries) leave the

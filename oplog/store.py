@@ -24,9 +24,9 @@ from .entries import Entry, decode_entry
 from .errors import OplogError, StoreClosed, WorkerExists, WriterFailed
 from .indexes import derive_indexes
 from .recent import RECENT_DB, RecentIndex
-from .scheduling import BATCH, check_policy
 from .runs import RUN_TAG, expand
 from .records import TABLE_TYPES, decode_record
+from .scheduling import BATCH, check_policy
 from .tables import OPLOG_DB, Table
 from .writer import POLL_S, Held, Writer
 
