@@ -6,9 +6,9 @@ thread, the event loop, usually holds. Under Linux's default policy a thread tha
 wakes up preempts the one running on its CPU: often the event loop, which it then
 waits on for the GIL straight away; two context switches for nothing, each costly in a
 virtual machine. Under SCHED_BATCH a woken thread does not preempt; it runs on a free
-CPU or at the next scheduling point. Same priority, no privilege needed. Measured in
-interleaved runs on 2 cores: about 4% more HTTP requests per second (five runs,
-0.98-1.10x), about 3% more in-process invocations (within the noise).
+CPU or at the next scheduling point. Same priority, no privilege needed. The gain
+measured on 2 cores is small (a few percent over HTTP; benchmarks/README.md), and
+`normal` is there for a machine where it is not one.
 """
 
 from __future__ import annotations
