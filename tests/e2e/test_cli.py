@@ -176,7 +176,8 @@ def test_serve_help_lists_every_option_with_its_default():
                             ("--max-workers-per-account", "10000"), ("--invoke-timeout", "60.0"),
                             ("--max-body-bytes", str(64 << 20)), ("--max-memory-mb", "256"),
                             ("--max-invocation-seconds", "0"), ("--max-live-workers", "1000"),
-                            ("--durability", "sync"), ("--event-loop", "uvloop")):
+                            ("--durability", "sync"), ("--event-loop", "uvloop"),
+                            ("--thread-policy", "batch")):
         # The default must be in this option's own help, before the next option starts.
         m = re.search(re.escape(option) + r" \S+ ((?:(?! --).)*?)\(default: ([^)]*)\)", text)
         assert m, f"{option} or its default is missing from serve --help"

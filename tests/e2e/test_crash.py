@@ -76,9 +76,9 @@ def test_sigterm_drains_and_exits_zero(daemon):
     assert daemon.invoke(tid, "w", f"{COUNTER}/increment") == (200, {"result": [2]})
 
 
-def test_the_standard_asyncio_loop_serves_too(daemon):
+def test_the_standard_asyncio_loop_and_thread_policy_serve_too(daemon):
     assert daemon.stop() == 0
-    daemon.start("--event-loop", "asyncio")
+    daemon.start("--event-loop", "asyncio", "--thread-policy", "normal")
     tid = daemon.upload("counter")
     assert daemon.invoke(tid, "w", f"{COUNTER}/increment") == (200, {"result": [1]})
     assert daemon.stop() == 0
