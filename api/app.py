@@ -220,7 +220,7 @@ async def create_worker(request):
 
 async def get_worker(request):
     w = _ex(request).get_worker(*_worker_args(request))
-    return json_response(views.worker_metadata(w.metadata_record()))
+    return json_response(views.worker_metadata(w.shown_record()))
 
 
 async def delete_worker(request):

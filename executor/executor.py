@@ -325,7 +325,7 @@ class Executor:
         for key, rec in self.store.scan("workers", prefix=f"{template_id}/"):
             w = self.workers.get(key)
             if w is not None and not w.deleted:
-                rec = w.metadata_record()
+                rec = w.shown_record()
             if rec.account_id == account_id:
                 out.append(rec)
         return out

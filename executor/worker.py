@@ -62,6 +62,11 @@ class Worker:
         self.interrupt_after_load: bool | None = None   # an interrupt that arrived during replay
         self.resume_requested = False
         self.deleted = False
+        # While status changes wait for their oplog entries to be durable: how many, and the
+        # status the API shows meanwhile, the one before them (see shown_record).
+        self._unconfirmed = 0
+        self._shown_status: str | None = None
+        self._confirming: set[asyncio.Task] = set()
 
     # ------------------------------------------------------------ record
 
@@ -73,6 +78,42 @@ class Worker:
         return msgspec.structs.replace(
             self.record, status=self.status, retry_count=self.retry_count, last_error=self.last_error,
             pending_count=pending)
+
+    def shown_record(self) -> WorkerRecord:
+        """The worker as the API shows it: a status change (Suspended, Interrupted, Exited)
+        shows only once its oplog entry is durable, so that a status a client saw survives
+        a crash. Until then the status before it shows."""
+        record = self.metadata_record()
+        if self._shown_status is not None:
+            record = msgspec.structs.replace(record, status=self._shown_status)
+        return record
+
+    def _set_status_unconfirmed(self, status: str) -> None:
+        """Set the status (and write the row) now, for the worker's own logic; the API keeps
+        showing the status before it until `_confirm_status` has seen the log durable."""
+        if self._unconfirmed == 0:
+            self._shown_status = self.status
+        self._unconfirmed += 1
+        self._set_status(status)
+
+    async def _confirm_status(self) -> None:
+        try:
+            await self.wlog.durable()
+        finally:
+            self._unconfirmed -= 1
+            if self._unconfirmed == 0:
+                self._shown_status = None
+
+    async def _set_status_durably(self, status: str) -> None:
+        self._set_status_unconfirmed(status)
+        await self._confirm_status()
+
+    def _confirm_status_later(self) -> None:
+        """For a synchronous caller: confirm in a task of its own."""
+        task = self.ex.loop.create_task(self._confirm_status())
+        self._confirming.add(task)  # a reference, or the task may be collected mid-way
+        task.add_done_callback(self._confirming.discard)
+        task.add_done_callback(_log_unconfirmed)
 
     def save(self) -> None:
         """Write the worker row (cached status, counts) through the worker's log."""
@@ -369,16 +410,14 @@ class Worker:
             if isinstance(sig, Suspend):
                 self.wlog.append(SuspendEntry(timestamp=time.time_ns(), reason=sig.reason,
                                               wake_at_ns=sig.wake_at_ns))
-                self._set_status(SUSPENDED)
-                await self.wlog.durable()
+                await self._set_status_durably(SUSPENDED)
                 if sig.wake_at_ns is not None:
                     self.schedule_wake(sig.wake_at_ns)
                 return
             if isinstance(sig, GuestExit):
                 self.wlog.append(Exited(timestamp=time.time_ns(), code=sig.code))
                 self.current = None
-                self._set_status(EXITED)
-                await self.wlog.durable()
+                await self._set_status_durably(EXITED)
                 _fail_future(inv.future, InvocationFailed(f"exited: the worker exited with code {sig.code}"))
                 return
             if isinstance(sig, Interrupt):
@@ -410,8 +449,7 @@ class Worker:
     async def _interrupted(self, inv: Invocation | None) -> None:
         """Record the interrupt; the interrupted call stays current and finishes on resume."""
         self.wlog.append(Interrupted(timestamp=time.time_ns()))
-        self._set_status(INTERRUPTED)
-        await self.wlog.durable()
+        await self._set_status_durably(INTERRUPTED)
         if inv is not None:
             _fail_future(inv.future, WorkerInterrupted())
             if inv.key is None:
@@ -468,7 +506,8 @@ class Worker:
                 self.kick()
                 return True
             self.wlog.append(Interrupted(timestamp=time.time_ns()))
-            self._set_status(INTERRUPTED)
+            self._set_status_unconfirmed(INTERRUPTED)
+            self._confirm_status_later()
             if self.current is not None:
                 _fail_future(self.current.future, WorkerInterrupted())
             return True
@@ -488,6 +527,11 @@ def _settle(err: BaseException | None, fut: asyncio.Future, result: Any) -> None
         fut.set_exception(err)
     else:
         fut.set_result(result)
+
+
+def _log_unconfirmed(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("status change not made durable", error=str(task.exception()))
 
 
 def _fail_future(fut, exc: BaseException) -> None:

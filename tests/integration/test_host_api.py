@@ -340,3 +340,34 @@ async def test_many_short_sleeps_do_not_queue_behind_a_few_threads(configured):
     assert all(d[0] >= 400_000_000 for d in done)
     # 24 sleeps of 0.4 s on 3 threads would take 3.2 s if each held a thread.
     assert elapsed < 2.0, elapsed
+
+
+async def test_a_status_change_shows_only_once_its_entry_is_durable(harness, monkeypatch):
+    # A client that sees Suspended (or Interrupted, Exited) and then loses the daemon to a
+    # crash must find the worker that way after the restart: the API shows the new status
+    # only once its oplog entry is durable.
+    from executor.worker_log import WorkerLog
+
+    tid = await harness.template("promise")
+    pid = (await harness.call(tid, "p", f"{PROMISE}/create"))[0]
+    gate = asyncio.Event()
+    real = WorkerLog.durable
+
+    async def held_durable(self):
+        await gate.wait()
+        await real(self)
+
+    monkeypatch.setattr(WorkerLog, "durable", held_durable)
+    waiter = asyncio.ensure_future(harness.call(tid, "p", f"{PROMISE}/await", [pid]))
+    await wait_status(harness, tid, "p", "Suspended")  # the worker's own state: suspended
+    worker = harness.ex.get_worker(A, tid, "p")
+    assert worker.shown_record().status == "Running"
+    assert [r.status for r in harness.ex.list_workers(A, tid)] == ["Running"]
+    gate.set()
+    deadline = time.monotonic() + 10
+    while worker.shown_record().status != "Suspended" and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert worker.shown_record().status == "Suspended"
+    assert "Suspend" in kinds(harness, tid, "p")
+    assert await harness.ex.complete_promise(A, tid, "p", pid["oplog-idx"], b"ok") is True
+    assert await asyncio.wait_for(waiter, 10) == [list(b"ok")]
