@@ -291,7 +291,7 @@ async def complete_promise(request):
 
 async def interrupt(request):
     recover = _bool_query(request, "recover-immediately")
-    return json_response(_ex(request).interrupt(*_worker_args(request), recover))
+    return json_response(await _ex(request).interrupt(*_worker_args(request), recover))
 
 
 async def resume(request):

@@ -512,8 +512,20 @@ class Executor:
         worker.wake()
         return True
 
-    def interrupt(self, account_id: str, template_id: str, name: str, recover_immediately: bool) -> bool:
-        return self.get_worker(account_id, template_id, name).interrupt(recover_immediately)
+    async def interrupt(self, account_id: str, template_id: str, name: str, recover_immediately: bool) -> bool:
+        """Interrupt a running or suspended worker; True if it was.
+
+        The answer waits (at most INTERRUPT_SETTLE_S) until the worker shows Interrupted,
+        durably: a running guest notices an interrupt only at its next epoch tick or host
+        call, and a client that reads the worker after a `true` should find it so. With
+        `recover_immediately` the worker goes on at once instead: nothing to wait for.
+        """
+        worker = self.get_worker(account_id, template_id, name)
+        if not worker.interrupt(recover_immediately):
+            return False
+        if not recover_immediately:
+            await worker.shown_interrupted(INTERRUPT_SETTLE_S)
+        return True
 
     def resume(self, account_id: str, template_id: str, name: str) -> None:
         w = self.get_worker(account_id, template_id, name)
@@ -525,6 +537,9 @@ class Executor:
         w = self.get_worker(account_id, template_id, name)
         return w, self.store.read(w.key, start, count)
 
+
+# How long an interrupt's answer waits for the worker to show Interrupted.
+INTERRUPT_SETTLE_S = 1.0
 
 TIMED_OUT = ("the invocation did not finish in time; it goes on (called with an invocation key, "
              "calling again with the same key returns its result)")

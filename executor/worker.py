@@ -513,6 +513,15 @@ class Worker:
             return True
         return False
 
+    async def shown_interrupted(self, timeout: float) -> None:
+        """Wait until the API shows this worker Interrupted, or until it stopped running in
+        another way (its call finished first, it failed, it was deleted); `timeout` s at most."""
+        deadline = time.monotonic() + timeout
+        while not self.deleted and time.monotonic() < deadline:
+            if self._shown_status is None and self.status not in (RUNNING, SUSPENDED, RETRYING):
+                return  # Interrupted, durably; or over some other way
+            await asyncio.sleep(0.005)
+
     def resume(self) -> None:
         if self.status == INTERRUPTED:
             self.wlog.append(Resume(timestamp=time.time_ns()))

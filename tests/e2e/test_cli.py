@@ -108,7 +108,7 @@ def test_interrupt_resume_and_complete(daemon):
     assert out("worker", "invoke", tid, "slow", f"{INTERRUPTION}/run", "[40, 50]", daemon=daemon) == {}
     wait_status(daemon, tid, "slow", "Running")
     assert out("worker", "interrupt", tid, "slow", daemon=daemon) is True
-    wait_status(daemon, tid, "slow", "Interrupted")
+    assert out("worker", "get", tid, "slow", daemon=daemon)["status"] == "Interrupted"  # at once
     assert out("worker", "resume", tid, "slow", daemon=daemon) == {}
     wait_status(daemon, tid, "slow", "Running")
     assert out("worker", "interrupt", tid, "slow", "--recover-immediately", daemon=daemon) is True

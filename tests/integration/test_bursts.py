@@ -29,7 +29,7 @@ async def test_a_call_is_answered_while_the_next_one_spins(configured):
                                          (spinner, "s", f"{INTERRUPTION}/spin"))
     assert await asyncio.wait_for(short, 5) == [2]
     assert not spin.done()
-    assert h.ex.interrupt(A, spinner, "s", False) is True
+    assert await h.ex.interrupt(A, spinner, "s", False) is True
     try:
         await asyncio.wait_for(spin, 5)
     except Exception as e:  # noqa: BLE001 - the interrupted caller hears of it

@@ -83,20 +83,23 @@ async def test_interrupt_one_spinning_worker_while_another_finishes(harness):
     await wait_status(harness, tid, "spin", "Running")
     other = asyncio.ensure_future(harness.call(ctid, "busy", "golemite:counter/api/burn", [800_000_000]))
     await asyncio.sleep(0.1)
-    assert harness.ex.interrupt(A, tid, "spin", False) is True
+    assert await harness.ex.interrupt(A, tid, "spin", False) is True
+    # The answer came once the interrupt shows, durably: read next, the worker is Interrupted.
+    assert harness.ex.get_worker(A, tid, "spin").shown_record().status == "Interrupted"
+    assert "Interrupted" in [type(e).__name__ for _, e in harness.ex.store.read(f"{tid}/spin")]
     with pytest.raises(WorkerInterrupted, match="interrupted"):
         await asyncio.wait_for(spinner, 10)
     assert harness.ex.get_worker(A, tid, "spin").status == "Interrupted"
     assert not other.done()
     assert isinstance((await asyncio.wait_for(other, 30))[0], int)
-    assert harness.ex.interrupt(A, ctid, "busy", False) is False  # idle: nothing to interrupt
+    assert await harness.ex.interrupt(A, ctid, "busy", False) is False  # idle: nothing to interrupt
 
 
 async def test_interrupted_call_completes_first_on_resume(harness):
     tid = await harness.template("interruption")
     first = asyncio.ensure_future(harness.call(tid, "w", f"{INTERRUPTION}/run", [5, 60]))
     await asyncio.sleep(0.15)
-    assert harness.ex.interrupt(A, tid, "w", False) is True
+    assert await harness.ex.interrupt(A, tid, "w", False) is True
     with pytest.raises(WorkerInterrupted):
         await asyncio.wait_for(first, 10)
     harness.ex.resume(A, tid, "w")
@@ -116,7 +119,7 @@ async def test_recover_immediately_gives_the_real_result_and_no_duplicate_output
     w.listeners.add(events)
     call = asyncio.ensure_future(harness.call(tid, "w", f"{INTERRUPTION}/run", [4, 80]))
     await asyncio.sleep(0.2)
-    assert harness.ex.interrupt(A, tid, "w", True) is True
+    assert await harness.ex.interrupt(A, tid, "w", True) is True
     assert await asyncio.wait_for(call, 10) == [10]
     lines = []
     while not events.empty():
@@ -283,7 +286,7 @@ async def test_next_invocation_resumes_an_interrupted_worker_after_finishing_the
     tid = await harness.template("interruption")
     first = asyncio.ensure_future(harness.call(tid, "w", f"{INTERRUPTION}/run", [4, 50]))
     await asyncio.sleep(0.1)
-    assert harness.ex.interrupt(A, tid, "w", False) is True
+    assert await harness.ex.interrupt(A, tid, "w", False) is True
     with pytest.raises(WorkerInterrupted):
         await asyncio.wait_for(first, 10)
     # No /resume: the next call resumes the worker, and the interrupted run completes first.
@@ -298,7 +301,7 @@ async def test_interrupting_a_failed_worker_changes_nothing(harness):
     with pytest.raises(InvocationFailed):
         await harness.call(tid, "f", "golemite:failing/api/overflow", [2**64 - 1])
     before = kinds(harness, tid, "f")
-    assert harness.ex.interrupt(A, tid, "f", False) is False
+    assert await harness.ex.interrupt(A, tid, "f", False) is False
     assert harness.ex.get_worker(A, tid, "f").status == "Failed"
     assert kinds(harness, tid, "f") == before
 
@@ -321,7 +324,7 @@ async def test_interrupt_while_the_worker_is_being_recovered(harness):
     await harness.ex.close()
     ex = harness.ex = type(harness.ex)(harness.path, config=harness.config)
     await ex.start()  # recovery begins: the worker is Running, its instance not built yet
-    assert ex.interrupt(A, tid, "w", False) is True
+    assert await ex.interrupt(A, tid, "w", False) is True
     await wait_status(harness, tid, "w", "Interrupted")
     ex.store.flush()
     names = kinds(harness, tid, "w")

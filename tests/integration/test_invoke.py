@@ -188,7 +188,7 @@ async def test_guest_exit_makes_the_worker_exited(harness):
     assert w.status == "Exited"
     with pytest.raises(InvocationFailed, match="exited"):
         await harness.call(tid, "x", "golemite:failing/api/get")
-    assert harness.ex.interrupt(DEFAULT_ACCOUNT, tid, "x", False) is False
+    assert await harness.ex.interrupt(DEFAULT_ACCOUNT, tid, "x", False) is False
     await harness.reopen()  # the Exited entry is durable: still exited after a restart
     with pytest.raises(InvocationFailed, match="exited"):
         await harness.call(tid, "x", "golemite:failing/api/get")
