@@ -295,7 +295,7 @@ async def interrupt(request):
 
 
 async def resume(request):
-    _ex(request).resume(*_worker_args(request))
+    await _ex(request).resume(*_worker_args(request))
     return json_response({})
 
 

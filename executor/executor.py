@@ -527,11 +527,14 @@ class Executor:
             await worker.shown_interrupted(INTERRUPT_SETTLE_S)
         return True
 
-    def resume(self, account_id: str, template_id: str, name: str) -> None:
+    async def resume(self, account_id: str, template_id: str, name: str) -> None:
+        """Resume an interrupted worker; returns once its Resume entry is durable (an
+        acknowledged resume survives a crash)."""
         w = self.get_worker(account_id, template_id, name)
         if w.status != INTERRUPTED:
             raise InvalidRequest(f"worker {template_id}.{name} is {w.status}, not Interrupted")
         w.resume()
+        await w.wlog.durable()
 
     def oplog(self, account_id: str, template_id: str, name: str, start: int, count: int):
         w = self.get_worker(account_id, template_id, name)

@@ -102,7 +102,9 @@ async def test_interrupted_call_completes_first_on_resume(harness):
     assert await harness.ex.interrupt(A, tid, "w", False) is True
     with pytest.raises(WorkerInterrupted):
         await asyncio.wait_for(first, 10)
-    harness.ex.resume(A, tid, "w")
+    await harness.ex.resume(A, tid, "w")
+    # Answered once the Resume is committed: an acknowledged resume survives a crash.
+    assert "Resume" in [type(e).__name__ for _, e in harness.ex.store.read(f"{tid}/w")]
     await wait_status(harness, tid, "w", "Idle", timeout=10)
     harness.ex.store.flush()  # the status flips before its commit lands; reads see committed entries
     log = harness.ex.store.read(f"{tid}/w")
