@@ -11,7 +11,7 @@ import asyncio
 import codecs
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Callable
 
 import msgspec
 import structlog
@@ -96,21 +96,23 @@ class Worker:
         self._unconfirmed += 1
         self._set_status(status)
 
-    async def _confirm_status(self) -> None:
+    async def _confirm_status(self, then: Callable[[], None] | None = None) -> None:
         try:
             await self.wlog.durable()
         finally:
             self._unconfirmed -= 1
             if self._unconfirmed == 0:
                 self._shown_status = None
+            if then is not None:
+                then()
 
     async def _set_status_durably(self, status: str) -> None:
         self._set_status_unconfirmed(status)
         await self._confirm_status()
 
-    def _confirm_status_later(self) -> None:
-        """For a synchronous caller: confirm in a task of its own."""
-        task = self.ex.loop.create_task(self._confirm_status())
+    def _confirm_status_later(self, then: Callable[[], None]) -> None:
+        """For a synchronous caller: confirm in a task of its own, then call `then()`."""
+        task = self.ex.loop.create_task(self._confirm_status(then))
         self._confirming.add(task)  # a reference, or the task may be collected mid-way
         task.add_done_callback(self._confirming.discard)
         task.add_done_callback(_log_unconfirmed)
@@ -507,9 +509,12 @@ class Worker:
                 return True
             self.wlog.append(Interrupted(timestamp=time.time_ns()))
             self._set_status_unconfirmed(INTERRUPTED)
-            self._confirm_status_later()
-            if self.current is not None:
-                _fail_future(self.current.future, WorkerInterrupted())
+            inv = self.current
+
+            def tell_caller() -> None:  # once the Interrupted entry is durable
+                if inv is not None:
+                    _fail_future(inv.future, WorkerInterrupted())
+            self._confirm_status_later(tell_caller)
             return True
         return False
 

@@ -376,3 +376,30 @@ async def test_a_status_change_shows_only_once_its_entry_is_durable(harness, mon
     assert "Suspend" in kinds(harness, tid, "p")
     assert await harness.ex.complete_promise(A, tid, "p", pid["oplog-idx"], b"ok") is True
     assert await asyncio.wait_for(waiter, 10) == [list(b"ok")]
+
+
+async def test_interrupting_a_suspended_worker_tells_its_caller_once_durable(harness, monkeypatch):
+    from executor.worker_log import WorkerLog
+
+    tid = await harness.template("promise")
+    pid = (await harness.call(tid, "p", f"{PROMISE}/create"))[0]
+    waiter = asyncio.ensure_future(harness.call(tid, "p", f"{PROMISE}/await", [pid]))
+    await wait_status(harness, tid, "p", "Suspended")
+    worker = harness.ex.get_worker(A, tid, "p")
+    gate = asyncio.Event()
+    real = WorkerLog.durable
+
+    async def held_durable(self):
+        await gate.wait()
+        await real(self)
+
+    monkeypatch.setattr(WorkerLog, "durable", held_durable)
+    interrupting = asyncio.ensure_future(harness.ex.interrupt(A, tid, "p", False))
+    await asyncio.sleep(0.1)
+    assert not waiter.done() and not interrupting.done()
+    assert worker.shown_record().status == "Suspended"
+    gate.set()
+    assert await asyncio.wait_for(interrupting, 5) is True
+    assert worker.shown_record().status == "Interrupted"
+    with pytest.raises(WorkerInterrupted):
+        await asyncio.wait_for(waiter, 5)
