@@ -8,6 +8,7 @@ import time
 import pytest
 
 from executor import DEFAULT_ACCOUNT, InvocationFailed, NotFound, WorkerInterrupted
+from executor.worker_log import WorkerLog
 
 PROMISE = "golemite:promise/api"
 RUNTIME = "golemite:runtime/api"
@@ -347,22 +348,26 @@ async def test_many_short_sleeps_do_not_queue_behind_a_few_threads(configured):
     assert elapsed < 2.0, elapsed
 
 
+def hold_durability(monkeypatch) -> asyncio.Event:
+    """Make every wait for a worker's log to be durable also wait for the returned event."""
+    real = WorkerLog.durable
+
+    async def held(self):
+        await gate.wait()
+        await real(self)
+
+    gate = asyncio.Event()
+    monkeypatch.setattr(WorkerLog, "durable", held)
+    return gate
+
+
 async def test_a_status_change_shows_only_once_its_entry_is_durable(harness, monkeypatch):
     # A client that sees Suspended (or Interrupted, Exited) and then loses the daemon to a
     # crash must find the worker that way after the restart: the API shows the new status
     # only once its oplog entry is durable.
-    from executor.worker_log import WorkerLog
-
     tid = await harness.template("promise")
     pid = (await harness.call(tid, "p", f"{PROMISE}/create"))[0]
-    gate = asyncio.Event()
-    real = WorkerLog.durable
-
-    async def held_durable(self):
-        await gate.wait()
-        await real(self)
-
-    monkeypatch.setattr(WorkerLog, "durable", held_durable)
+    gate = hold_durability(monkeypatch)
     waiter = asyncio.ensure_future(harness.call(tid, "p", f"{PROMISE}/await", [pid]))
     await wait_status(harness, tid, "p", "Suspended")  # the worker's own state: suspended
     worker = harness.ex.get_worker(A, tid, "p")
@@ -379,21 +384,12 @@ async def test_a_status_change_shows_only_once_its_entry_is_durable(harness, mon
 
 
 async def test_interrupting_a_suspended_worker_tells_its_caller_once_durable(harness, monkeypatch):
-    from executor.worker_log import WorkerLog
-
     tid = await harness.template("promise")
     pid = (await harness.call(tid, "p", f"{PROMISE}/create"))[0]
     waiter = asyncio.ensure_future(harness.call(tid, "p", f"{PROMISE}/await", [pid]))
     await wait_status(harness, tid, "p", "Suspended")
     worker = harness.ex.get_worker(A, tid, "p")
-    gate = asyncio.Event()
-    real = WorkerLog.durable
-
-    async def held_durable(self):
-        await gate.wait()
-        await real(self)
-
-    monkeypatch.setattr(WorkerLog, "durable", held_durable)
+    gate = hold_durability(monkeypatch)
     interrupting = asyncio.ensure_future(harness.ex.interrupt(A, tid, "p", False))
     await asyncio.sleep(0.1)
     assert not waiter.done() and not interrupting.done()
