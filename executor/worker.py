@@ -62,10 +62,12 @@ class Worker:
         self.interrupt_after_load: bool | None = None   # an interrupt that arrived during replay
         self.resume_requested = False
         self.deleted = False
-        # While status changes wait for their oplog entries to be durable: how many, and the
-        # status the API shows meanwhile, the one before them (see shown_record).
+        # While status changes (and completions of durable invocations) wait for their oplog
+        # entries to be durable: how many, the status the API shows meanwhile (the one before
+        # them), and the completed invocations it still counts as pending (see shown_record).
         self._unconfirmed = 0
         self._shown_status: str | None = None
+        self._shown_pending = 0
         self._confirming: set[asyncio.Task] = set()
 
     # ------------------------------------------------------------ record
@@ -80,20 +82,26 @@ class Worker:
             pending_count=pending)
 
     def shown_record(self) -> WorkerRecord:
-        """The worker as the API shows it: a status change (Suspended, Interrupted, Exited)
-        shows only once its oplog entry is durable, so that a status a client saw survives
-        a crash. Until then the status before it shows."""
+        """The worker as the API shows it: a status change (Suspended, Interrupted, Exited),
+        or the completion of an invocation queued with invoke, shows only once its oplog
+        entry is durable, so that what a client saw survives a crash. Until then the status
+        before it shows, and the invocation still counts as pending."""
         record = self.metadata_record()
         if self._shown_status is not None:
-            record = msgspec.structs.replace(record, status=self._shown_status)
+            record = msgspec.structs.replace(record, status=self._shown_status,
+                                             pending_count=record.pending_count + self._shown_pending)
         return record
+
+    def _hold_shown(self) -> None:
+        """Keep showing the current status until `_confirm_status` has seen the log durable."""
+        if self._unconfirmed == 0:
+            self._shown_status = self.status
+        self._unconfirmed += 1
 
     def _set_status_unconfirmed(self, status: str) -> None:
         """Set the status (and write the row) now, for the worker's own logic; the API keeps
         showing the status before it until `_confirm_status` has seen the log durable."""
-        if self._unconfirmed == 0:
-            self._shown_status = self.status
-        self._unconfirmed += 1
+        self._hold_shown()
         self._set_status(status)
 
     async def _confirm_status(self, then: Callable[[], None] | None = None) -> None:
@@ -387,7 +395,16 @@ class Worker:
     def _completed(self, inv: Invocation) -> None:
         self.ex.metrics["invocations"] += 1
         self.retry_count = 0
+        if inv.pending_idx is not None:
+            # Queued with invoke: nobody is answered, a client watches the worker instead.
+            # It sees the invocation done (Idle, not pending) once the completion is durable.
+            self._hold_shown()
+            self._shown_pending += 1
+            self._confirm_status_later(self._completion_shown)
         self._done_with(inv)
+
+    def _completion_shown(self) -> None:
+        self._shown_pending -= 1
 
     def _done_with(self, inv: Invocation) -> None:
         """The current invocation is over: on to the next, if any."""

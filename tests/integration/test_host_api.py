@@ -399,3 +399,26 @@ async def test_interrupting_a_suspended_worker_tells_its_caller_once_durable(har
     assert worker.shown_record().status == "Interrupted"
     with pytest.raises(WorkerInterrupted):
         await asyncio.wait_for(waiter, 5)
+
+
+async def test_an_invoked_call_shows_done_only_once_its_completion_is_durable(harness, monkeypatch):
+    # Nobody is answered for a call queued with invoke: a client watches the worker until it
+    # is Idle with nothing pending, and a crash after that must not bring the call back.
+    increment = "golemite:counter/api/increment"
+    tid = await harness.template("counter")
+    await harness.call(tid, "q", increment)
+    worker = harness.ex.get_worker(A, tid, "q")
+    gate = hold_durability(monkeypatch)
+    await harness.ex.invoke(A, tid, "q", increment, [])
+    deadline = time.monotonic() + 10
+    while (worker.status != "Idle" or worker.queue) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert worker.status == "Idle"  # done, as far as the worker itself goes
+    shown = worker.shown_record()
+    assert (shown.status, shown.pending_count) == ("Running", 1)
+    gate.set()
+    while worker.shown_record().status != "Idle" and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    shown = worker.shown_record()
+    assert (shown.status, shown.pending_count) == ("Idle", 0)
+    assert kinds(harness, tid, "q").count("ExportedFunctionCompleted") == 2
