@@ -149,7 +149,7 @@ class WorkerLog:
     # ------------------------------------------------------------ appends
 
     def append(self, entry: Entry, puts: Puts = ()) -> int:
-        return self._append(entry, None, (lambda idx: puts) if puts else None)[0]
+        return self.append_with_commit(entry, puts)[0]
 
     def append_with_commit(self, entry: Entry, puts: Puts = ()) -> tuple[int, Commit | None]:
         """Append `entry` (and index rows); the commit is None while the log is held."""
