@@ -26,8 +26,25 @@ from wasmtime.component._enter import maybe_raise_last_exn
 set_epoch_deadline = ctypes.PYFUNCTYPE(None, ctypes.POINTER(ffi.wasmtime_context_t), ctypes.c_uint64)(
     ("wasmtime_context_set_epoch_deadline", ffi.dll))
 
-_call = _c._wasmtime_component_func_call
-_post_return = _c._wasmtime_component_func_post_return
+
+def _unchecked(name: str):
+    """`name` from wasmtime's library, called without argtypes.
+
+    With argtypes, ctypes runs each argument through its declared type's from_param (an
+    isinstance check and more) on every call: 40% of the cost of calling a trivial
+    export. Every argument we pass is built once, of the exact C type the function takes
+    (a byref, a pointer instance, a c_size_t, None), so ctypes hands each on as it is.
+    Like wasmtime-py's own bindings, the call releases the GIL while the guest runs.
+    """
+    fn = ffi.dll[name]  # a new function object: the attribute is wasmtime-py's, with argtypes
+    fn.restype = ctypes.c_void_p  # an error pointer, or None
+    return fn
+
+
+_call = _unchecked("wasmtime_component_func_call")
+_post_return = _unchecked("wasmtime_component_func_post_return")
+_ERROR_PTR = ctypes.POINTER(ffi.wasmtime_error_t)
+_NONE, _ONE = ctypes.c_size_t(0), ctypes.c_size_t(1)  # value counts, made once
 _val_delete = _c._wasmtime_component_val_delete
 _Val = ffi.wasmtime_component_val_t
 _UNION_FIELDS = dict(ffi.wasmtime_component_valunion._fields_)
@@ -42,15 +59,15 @@ _SCALAR_RESULTS = {
 }
 
 
-def _raise(error_ptr) -> None:
-    error = WasmtimeError._from_ptr(error_ptr)
+def _raise(address: int) -> None:
+    error = WasmtimeError._from_ptr(ctypes.cast(address, _ERROR_PTR))
     maybe_raise_last_exn()  # an exception a host function raised inside the call
     raise error
 
 
 class FastFunc:
     __slots__ = ("_func", "_fty", "_params", "_result", "_ref", "_ctx", "_result_space", "_result_ptr",
-                 "_scalar")
+                 "_result_len", "_scalar")
 
     def __init__(self, func: Func, store):
         self._func = func
@@ -63,6 +80,7 @@ class FastFunc:
         # converted to Python before the call returns.
         self._result_space = _Val() if self._result is not None else None
         self._result_ptr = byref(self._result_space) if self._result is not None else None
+        self._result_len = _NONE if self._result is None else _ONE
         field = _SCALAR_RESULTS.get(type(self._result))
         self._scalar = (None if field is None else
                         _UNION_FIELDS[field].from_buffer(self._result_space, _Val.of.offset))
@@ -73,10 +91,9 @@ class FastFunc:
         if len(args) != n_params:
             raise TypeError(f"expected {n_params} parameters, got {len(args)}")
         result_ty = self._result
-        result_space, result_ptr = self._result_space, self._result_ptr
-        result_len = 0 if result_space is None else 1
+        result_space, result_ptr, result_len = self._result_space, self._result_ptr, self._result_len
         if not n_params:
-            error = _call(self._ref, self._ctx, None, 0, result_ptr, result_len)
+            error = _call(self._ref, self._ctx, None, _NONE, result_ptr, result_len)
         else:
             param_capi = (_Val * n_params)()
             n = 0
@@ -84,7 +101,7 @@ class FastFunc:
                 for ty, val in zip(params, args):
                     ty.convert_to_c(store, val, pointer(param_capi[n]))
                     n += 1
-                error = _call(self._ref, self._ctx, param_capi, n, result_ptr, result_len)
+                error = _call(self._ref, self._ctx, param_capi, ctypes.c_size_t(n), result_ptr, result_len)
             finally:
                 for i in range(n):
                     _val_delete(byref(param_capi[i]))

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wasmtime import ExitTrap, WasmtimeError
+
 from executor.codec import lower_params
 from executor.fastcall import FastFunc
 from tests.unit.executor.test_codec import ECHOES, json_values, types_guest
@@ -32,3 +34,45 @@ def test_fastfunc_returns_what_wasmtime_py_returns(name: str, data: st.DataObjec
     got = fast(guest.store, *args)
     fast.post_return(guest.store)
     assert _same(got, expected) if not isinstance(expected, (list, dict)) else got == expected
+
+
+def _failing_guest():
+    """The failing guest under plain wasmtime, and its `api` export index."""
+    from pathlib import Path
+
+    from wasmtime import Engine, Store, WasiConfig
+    from wasmtime import component as cm
+
+    engine = Engine()
+    wasm = Path(__file__).resolve().parents[3] / "guests" / "failing" / "failing.wasm"
+    linker = cm.Linker(engine)
+    linker.add_wasip2()
+    store = Store(engine)
+    store.set_wasi(WasiConfig())
+    instance = linker.instantiate(store, cm.Component.from_file(engine, str(wasm)))
+    return store, instance, instance.get_export_index(store, "golemite:failing/api")
+
+
+def _raised(call) -> BaseException:
+    with pytest.raises(WasmtimeError) as caught:
+        call()
+    return caught.value
+
+
+@pytest.mark.parametrize("export, args", [("overflow", [1 << 40]), ("quit", [False])])
+def test_fastfunc_raises_what_wasmtime_py_raises(export: str, args: list) -> None:
+    # A trap (stack overflow) and a guest's exit(1) come back from wasmtime as an error
+    # pointer; FastFunc must turn it into the same exception wasmtime-py raises.
+    errors = []
+    for fast in (False, True):
+        store, instance, api = _failing_guest()
+        func = instance.get_func(store, instance.get_export_index(store, export, api))
+        if fast:
+            func = FastFunc(func, store)
+        errors.append(_raised(lambda: func(store, *args)))
+    plain, fast = errors
+    assert type(fast) is type(plain)
+    assert str(fast) == str(plain)
+    assert isinstance(fast, ExitTrap) == (export == "quit")
+    if export == "quit":
+        assert fast.code == plain.code == 1
