@@ -131,8 +131,9 @@ class WorkerLog:
         lock = self._lock
         lock.acquire()  # not `with`, which costs twice as much: this runs per invocation
         try:
-            if self._burst is not burst:  # entries in this very burst stay in order
-                self._flush_locked()
+            pending = self._burst
+            if pending is not None and pending is not burst:  # entries in this very burst stay in order
+                pending.submit()
             self._holding = burst
         finally:
             lock.release()
