@@ -143,7 +143,7 @@ class GuestPool:
             else:
                 burst.add_result(inbox, done, result, None)
             self._finished += 1  # a progress counter for the nudge: a lost race only delays it
-            if burst.pending() >= MAX_BURST:
+            if len(burst.results) >= MAX_BURST:
                 burst.flush()
             # Drop references before blocking again: an idle thread must not keep the
             # last result (e.g. a dropped instance) alive.

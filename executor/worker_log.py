@@ -159,11 +159,11 @@ class WorkerLog:
     # ------------------------------------------------------------ appends
 
     def append(self, entry: Entry, puts: Puts = ()) -> int:
-        return self.append_with_commit(entry, puts)[0]
+        return self._append(entry, None, None, puts)[0]
 
     def append_with_commit(self, entry: Entry, puts: Puts = ()) -> tuple[int, Commit | None]:
         """Append `entry` (and index rows); the commit is None while the log is held."""
-        return self._append(entry, None, (lambda idx: puts) if puts else None)
+        return self._append(entry, None, None, puts)
 
     def append_then_put(self, entry: Entry, puts_for: Callable[[int], Puts]) -> tuple[int, Commit | None]:
         """Append `entry` and, in the same batch, the index rows that name its index."""
@@ -174,7 +174,7 @@ class WorkerLog:
         return self._append(None, factory, None)[0]
 
     def _append(self, entry: Entry | None, factory: Callable[[int], Entry] | None,
-                puts_for: Callable[[int], Puts] | None) -> tuple[int, Commit | None]:
+                puts_for: Callable[[int], Puts] | None, puts: Puts = ()) -> tuple[int, Commit | None]:
         # Both locks taken without `with`, which costs twice as much: this runs for
         # every entry.
         lock = self._lock
@@ -185,12 +185,12 @@ class WorkerLog:
                 burst_lock = burst.lock
                 burst_lock.acquire()
                 try:
-                    return _append_to(burst._batch_for(self), self, entry, factory, puts_for), None
+                    return _append_to(burst._batch_for(self), self, entry, factory, puts_for, puts), None
                 finally:
                     burst_lock.release()
             self._flush_locked()  # what a burst holds of ours goes first
             batch = self.store.batch()
-            idx = _append_to(batch, self, entry, factory, puts_for)
+            idx = _append_to(batch, self, entry, factory, puts_for, puts)
             commit = self.last = self.store.submit(batch)
         finally:
             lock.release()
@@ -232,8 +232,9 @@ class WorkerLog:
 
 
 def _append_to(batch: Batch, wlog: WorkerLog, entry: Entry | None, factory: Callable[[int], Entry] | None,
-               puts_for: Callable[[int], Puts] | None) -> int:
-    if factory is None and puts_for is None:
+               puts_for: Callable[[int], Puts] | None, puts: Puts) -> int:
+    """Append to `batch`, then the index rows: `puts`, or those `puts_for` names for the index."""
+    if factory is None and puts_for is None and not puts:
         return batch.append(wlog.key, entry)
     if factory is not None:
         # Only an entry that names its own index needs it before the append.
@@ -242,6 +243,6 @@ def _append_to(batch: Batch, wlog: WorkerLog, entry: Entry | None, factory: Call
     idx = batch.append(wlog.key, entry)
     if factory is not None:
         assert idx == predicted, "appends to one worker must go through its WorkerLog"
-    for table, key, value in (puts_for(idx) if puts_for else ()):
+    for table, key, value in (puts_for(idx) if puts_for else puts):
         batch.put(table, key, value)
     return idx

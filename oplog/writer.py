@@ -188,6 +188,7 @@ class Writer:
         would land after a hole no accepted batch fills.
         """
         gen_base = self._gen
+        next_known = self._next
         forced: set[Batch] = set()
         while True:
             gen_ov: dict[str, int] = {}
@@ -226,9 +227,8 @@ class Writer:
                     for wk, r in ranges.items():
                         if dead is not None and wk in dead:
                             continue
-                        nxt = next_ov.get(wk)
-                        if nxt is None:
-                            nxt = self._next_index(txn, wk)
+                        # Indexes start at 1: a miss is None, never 0.
+                        nxt = next_ov.get(wk) or next_known.get(wk) or self._next_index(txn, wk)
                         if r[1] == nxt and r[2] - r[1] + 1 == r[3]:
                             next_ov[wk] = r[2] + 1
                         else:
