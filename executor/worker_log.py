@@ -131,9 +131,10 @@ class WorkerLog:
         lock = self._lock
         lock.acquire()  # not `with`, which costs twice as much: this runs per invocation
         try:
-            pending = self._burst
-            if pending is not None and pending is not burst:  # entries in this very burst stay in order
-                pending.submit()
+            # Entries in this very burst stay in order; those another burst holds go first
+            # (rarely any: a burst's submit clears the field, so no call in the usual case).
+            if self._burst is not None and self._burst is not burst:
+                self._flush_locked()
             self._holding = burst
         finally:
             lock.release()
