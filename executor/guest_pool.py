@@ -60,7 +60,9 @@ class Burst:
         """Hand everything finished to the loop (a subclass first submits what it wrote)."""
         results, self.results = self.results, []
         if results:
-            self.results_inbox.post_many(results)
+            inbox = self.results_inbox
+            assert inbox is not None  # set by every add_result
+            inbox.post_many(results)
 
 
 def current_burst() -> Burst | None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from oplog import Batch, Commit, Entry, OplogStore
 
 from .guest_pool import Burst
+from .inbox import LoopInbox
 
-Puts = tuple[tuple[str, str, Any], ...]
+# Index rows written with an entry: (table, key, value); a tuple or a list.
+Puts = Sequence[tuple[str, str, Any]]
 
 
 class LogBurst(Burst):
@@ -29,7 +31,7 @@ class LogBurst(Burst):
         self.batch: Batch | None = None
         self.logs: list[WorkerLog] = []    # logs with entries in `batch`
         self.after: list = []              # (fn, args) run on the loop once `batch` is durable
-        self.inbox = None                  # where `after` runs
+        self.inbox: LoopInbox | None = None  # where `after` runs
         self.last: Commit | None = None    # the commit of the last batch submitted
 
     def row(self, wlog: WorkerLog, write: Callable[[Batch], None]) -> None:
@@ -91,6 +93,7 @@ class LogBurst(Burst):
         if not after:
             return
         inbox = self.inbox
+        assert inbox is not None  # set by every after_commit
         if commit is None:
             inbox.post_many([(fn, (error, *args)) for fn, args in after])
         else:

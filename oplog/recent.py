@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import struct
 import threading
+from collections.abc import Sequence
 
 from .batch import INDEX_WIDTH
 from .runs import encode_run
@@ -39,7 +40,7 @@ _pack_seq = struct.Struct(">Q").pack  # 8 bytes big endian
 Logs = dict[str, list[bytes]]
 
 
-def _indexed(values: list[bytes], prefix: bytes, start: int) -> list[tuple[int, bytes]]:
+def _indexed(values: Sequence[bytes], prefix: bytes, start: int) -> list[tuple[int, bytes]]:
     """(index, stored entry) of one log's table values from index `start` on, by index."""
     cut = len(prefix) + INDEX_WIDTH
     out = [(int.from_bytes(v[len(prefix) : cut], "big"), v[cut:]) for v in values]
