@@ -59,8 +59,12 @@ class Result:
             if base and value is not None:
                 self.ratio[name] = _round(value / base, 3)
 
-    def goal(self, name: str, text: str, met: bool) -> None:
+    def goal(self, name: str, text: str, met: bool, baseline_slices: list[float] | None = None) -> None:
+        """The issue's target for a figure; `baseline_slices` are the baseline's rates in the
+        run's slices, kept as their spread (fastest / slowest) to show how steady it was."""
         self.goals[name] = {"goal": text, "met": bool(met)}
+        if baseline_slices:
+            self.goals[name]["baseline_spread"] = _round(max(baseline_slices) / min(baseline_slices), 3)
 
     def to_json(self) -> dict[str, Any]:
         out = {"scenario": self.scenario, "params": self.params, "figures": self.figures,

@@ -46,6 +46,7 @@ class RawCallLoop:
             self.guest.call(self.inc)
         self.calls = 0
         self.seconds = 0.0
+        self.slice_rates: list[float] = []  # calls/s of each run(), to see how steady it was
 
     def run(self, seconds: float, max_calls: int = 2_000_000) -> None:
         inc, store = self.inc, self.guest.store
@@ -59,8 +60,10 @@ class RawCallLoop:
             n += 100
             if time.perf_counter() >= end:
                 break
-        self.seconds += time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        self.seconds += elapsed
         self.calls += n
+        self.slice_rates.append(n / elapsed)
 
 
 def compile_to_first_result(engine: Engine, name: str = "counter") -> float:
