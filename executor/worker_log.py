@@ -237,10 +237,13 @@ class WorkerLog:
 
 def _append_to(batch: Batch, wlog: WorkerLog, entry: Entry | None, factory: Callable[[int], Entry] | None,
                puts_for: Callable[[int], Puts] | None, puts: Puts) -> int:
-    """Append to `batch`, then the index rows: `puts`, or those `puts_for` names for the index."""
-    if factory is None and puts_for is None and not puts:
-        return batch.append(wlog.key, entry)
-    if factory is not None:
+    """Append `entry`, or what `factory` makes of its index, to `batch`; then the index rows:
+    `puts`, or those `puts_for` names for the index."""
+    if factory is None:
+        assert entry is not None, "an entry or a factory"
+        if puts_for is None and not puts:
+            return batch.append(wlog.key, entry)
+    else:
         # Only an entry that names its own index needs it before the append.
         predicted = wlog.store.last_index(wlog.key) + 1
         entry = factory(predicted)

@@ -404,8 +404,8 @@ class OplogStore:
                 batch.put(Table.WORKERS.value, wk, derived.worker)
             for key, row in derived.keys.items():
                 batch.put(Table.KEYS.value, key, row)
-            for key, row in derived.promises.items():
-                batch.put(Table.PROMISES.value, key, row)
+            for key, promise in derived.promises.items():
+                batch.put(Table.PROMISES.value, key, promise)
         self.submit(batch).wait()
         log.info("oplog.indexes_rebuilt", logs=len(logs))
 
