@@ -8,10 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wasmtime import ExitTrap, WasmtimeError
+from wasmtime import Engine, ExitTrap, Store, WasiConfig, WasmtimeError
+from wasmtime import component as cm
 
 from executor.codec import lower_params
 from executor.fastcall import FastFunc
+from tests.helpers import guest_bytes
 from tests.unit.executor.test_codec import ECHOES, json_values, types_guest
 
 
@@ -38,25 +40,13 @@ def test_fastfunc_returns_what_wasmtime_py_returns(name: str, data: st.DataObjec
 
 def _failing_guest():
     """The failing guest under plain wasmtime, and its `api` export index."""
-    from pathlib import Path
-
-    from wasmtime import Engine, Store, WasiConfig
-    from wasmtime import component as cm
-
     engine = Engine()
-    wasm = Path(__file__).resolve().parents[3] / "guests" / "failing" / "failing.wasm"
     linker = cm.Linker(engine)
     linker.add_wasip2()
     store = Store(engine)
     store.set_wasi(WasiConfig())
-    instance = linker.instantiate(store, cm.Component.from_file(engine, str(wasm)))
+    instance = linker.instantiate(store, cm.Component(engine, guest_bytes("failing")))
     return store, instance, instance.get_export_index(store, "golemite:failing/api")
-
-
-def _raised(call) -> BaseException:
-    with pytest.raises(WasmtimeError) as caught:
-        call()
-    return caught.value
 
 
 @pytest.mark.parametrize("export, args", [("overflow", [1 << 40]), ("quit", [False])])
@@ -69,7 +59,9 @@ def test_fastfunc_raises_what_wasmtime_py_raises(export: str, args: list) -> Non
         func = instance.get_func(store, instance.get_export_index(store, export, api))
         if fast:
             func = FastFunc(func, store)
-        errors.append(_raised(lambda: func(store, *args)))
+        with pytest.raises(WasmtimeError) as caught:
+            func(store, *args)
+        errors.append(caught.value)
     plain, fast = errors
     assert type(fast) is type(plain)
     assert str(fast) == str(plain)
