@@ -19,7 +19,7 @@ from importlib.metadata import version
 from wasmtime import _bindings as ffi
 from wasmtime import Config, Engine, Store
 
-from oplog import apply_to_this_thread, check_thread_policy
+from oplog import DEFAULT_THREAD_POLICY, apply_to_this_thread, check_thread_policy
 
 TICK_SECONDS = 0.005
 MAX_WASM_STACK = 1 << 20  # bytes; small enough that runaway recursion traps quickly
@@ -53,7 +53,7 @@ def engine_fingerprint() -> str:
 class EpochTicker:
     """Bumps the engine epoch on a daemon thread so deadline callbacks run regularly."""
 
-    def __init__(self, engine: Engine, interval: float = TICK_SECONDS, thread_policy: str = "batch"):
+    def __init__(self, engine: Engine, interval: float = TICK_SECONDS, thread_policy: str = DEFAULT_THREAD_POLICY):
         self._engine = engine
         self._thread_policy = check_thread_policy(thread_policy)
         self._interval = interval

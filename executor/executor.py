@@ -19,8 +19,8 @@ from typing import Any
 import structlog
 
 from oplog import (
-    CompletePromise, Create, CreatePromise, ExportedFunctionCompleted, InvocationKeyRecord, OplogStore, PendingWorkerInvocation,
-    PromiseRecord, WorkerExists, WorkerRecord, promise_key,
+    DEFAULT_THREAD_POLICY, CompletePromise, Create, CreatePromise, ExportedFunctionCompleted, InvocationKeyRecord,
+    OplogStore, PendingWorkerInvocation, PromiseRecord, WorkerExists, WorkerRecord, promise_key,
 )
 
 from .accounts import STORE_DIR
@@ -51,7 +51,7 @@ class ExecutorConfig:
     max_memory_mb: int = 256
     max_invocation_seconds: float = 0        # 0: no wall-time limit
     guest_threads: int = 16                  # woken only as needed (see guest_pool.py)
-    thread_policy: str = "batch"             # of the helper threads (see oplog/scheduling.py)
+    thread_policy: str = DEFAULT_THREAD_POLICY  # of the helper threads (see oplog/scheduling.py)
     short_sleep_ns: int = host_wasi.SHORT_SLEEP_NS
     drain_seconds: float = 2.0               # on shutdown, how long running invocations may finish
 

@@ -22,7 +22,7 @@ import collections
 import threading
 from typing import Any, Callable
 
-from oplog import apply_to_this_thread, check_thread_policy
+from oplog import DEFAULT_THREAD_POLICY, apply_to_this_thread, check_thread_policy
 
 from .inbox import LoopInbox
 
@@ -89,7 +89,7 @@ def _set_exception(fut: asyncio.Future, exc: BaseException) -> None:
 
 class GuestPool:
     def __init__(self, threads: int, name: str = "golemite-guest", nudge_after: float = 0.002,
-                 make_burst: Callable[[], Burst] = Burst, thread_policy: str = "batch"):
+                 make_burst: Callable[[], Burst] = Burst, thread_policy: str = DEFAULT_THREAD_POLICY):
         self._make_burst = make_burst
         self._thread_policy = check_thread_policy(thread_policy)
         self._items: collections.deque = collections.deque()

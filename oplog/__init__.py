@@ -66,11 +66,15 @@ from .records import (
     decode_record,
     encode_record,
 )
-from .scheduling import POLICIES as THREAD_POLICIES, apply_to_this_thread, check_policy as check_thread_policy
+from .scheduling import (
+    DEFAULT as DEFAULT_THREAD_POLICY, POLICIES as THREAD_POLICIES, apply_to_this_thread,
+    check_policy as check_thread_policy,
+)
 from .store import Durability, OplogStore
 from .tables import OPLOG_DB, Table, promise_key, template_version_key, worker_key
 
 __all__ = [
+    "DEFAULT_THREAD_POLICY",
     "ENTRY_KINDS",
     "OPLOG_DB",
     "TABLE_TYPES",

@@ -22,6 +22,7 @@ log = structlog.get_logger(__name__)
 BATCH = "batch"
 NORMAL = "normal"
 POLICIES = (BATCH, NORMAL)
+DEFAULT = BATCH
 
 
 def check_policy(policy: str) -> str:

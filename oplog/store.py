@@ -26,7 +26,7 @@ from .indexes import derive_indexes
 from .recent import RECENT_DB, RecentIndex
 from .runs import RUN_TAG, expand
 from .records import TABLE_TYPES, decode_record
-from .scheduling import BATCH, check_policy
+from .scheduling import DEFAULT as DEFAULT_THREAD_POLICY, check_policy
 from .tables import OPLOG_DB, Table
 from .writer import POLL_S, Held, Writer
 
@@ -83,7 +83,7 @@ class OplogStore:
         max_queued_batches: int = 4096,
         max_batches_per_commit: int = 1024,
         recent_limit: int = 2048,
-        thread_policy: str = BATCH,
+        thread_policy: str = DEFAULT_THREAD_POLICY,
     ) -> None:
         self.durability = Durability(durability)
         check_policy(thread_policy)
