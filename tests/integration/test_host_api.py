@@ -34,6 +34,13 @@ async def wait_status(harness, tid, name, status, timeout=10.0):
     raise AssertionError(f"worker {name} never became {status}; it is {harness.ex.get_worker(A, tid, name).status}")
 
 
+async def wait_until(condition, timeout=10.0) -> None:
+    """Poll `condition()` until it holds or `timeout` s pass; the caller asserts what it needs."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+
+
 async def test_promise_suspends_and_completion_wakes_the_worker(harness):
     tid = await harness.template("promise")
     pid = (await harness.call(tid, "p", f"{PROMISE}/create"))[0]
@@ -374,9 +381,7 @@ async def test_a_status_change_shows_only_once_its_entry_is_durable(harness, mon
     assert worker.shown_record().status == "Running"
     assert [r.status for r in harness.ex.list_workers(A, tid)] == ["Running"]
     gate.set()
-    deadline = time.monotonic() + 10
-    while worker.shown_record().status != "Suspended" and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: worker.shown_record().status == "Suspended")
     assert worker.shown_record().status == "Suspended"
     assert "Suspend" in kinds(harness, tid, "p")
     assert await harness.ex.complete_promise(A, tid, "p", pid["oplog-idx"], b"ok") is True
@@ -410,15 +415,13 @@ async def test_an_invoked_call_shows_done_only_once_its_completion_is_durable(ha
     worker = harness.ex.get_worker(A, tid, "q")
     gate = hold_durability(monkeypatch)
     await harness.ex.invoke(A, tid, "q", increment, [])
-    deadline = time.monotonic() + 10
-    while (worker.status != "Idle" or worker.queue) and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
+    deadline = time.monotonic() + 10  # for both waits together
+    await wait_until(lambda: worker.status == "Idle" and not worker.queue)
     assert worker.status == "Idle"  # done, as far as the worker itself goes
     shown = worker.shown_record()
     assert (shown.status, shown.pending_count) == ("Running", 1)
     gate.set()
-    while worker.shown_record().status != "Idle" and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: worker.shown_record().status == "Idle", timeout=deadline - time.monotonic())
     shown = worker.shown_record()
     assert (shown.status, shown.pending_count) == ("Idle", 0)
     assert kinds(harness, tid, "q").count("ExportedFunctionCompleted") == 2
