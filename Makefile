@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 9881
 DATA ?= ./data
 
-.PHONY: install run test test-slow bench bench-quick guests clean
+.PHONY: install native run test test-slow bench bench-quick guests clean
 
 install: $(STAMP)
 
@@ -16,24 +16,31 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "golemite needs Python >= 3.11"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,bench,guests]'
+	$(PY) -m pip install -q -e '.[test,bench,guests,native]'
 	touch $(STAMP)
 
-run: install
+# The hot modules compiled with mypyc (oplog/native.py); rebuilt only when a source changed.
+native: install
+	$(PY) tools/build_native.py --if-stale
+
+run: native
 	$(VENV)/bin/golemite serve --host $(HOST) --port $(PORT) --data-dir $(DATA) \
 		--demo-template shopping-cart=guests/shopping-cart/shopping-cart.wasm
 
-test: install
-	$(PY) -m pytest -q
+# The suite runs on the compiled modules (as `make run` serves), then the tests of the
+# oplog and executor again on their source, which is what runs while a build is stale.
+test: native
+	GOLEMITE_NATIVE=require $(PY) -m pytest -q
+	GOLEMITE_NATIVE=off $(PY) -m pytest -q tests/unit/oplog tests/unit/executor
 
-test-slow: install
-	$(PY) -m pytest -q -m slow
+test-slow: native
+	GOLEMITE_NATIVE=require $(PY) -m pytest -q -m slow
 
-bench: install
-	$(PY) -m benchmarks.run
+bench: native
+	GOLEMITE_NATIVE=require $(PY) -m benchmarks.run
 
-bench-quick: install
-	$(PY) -m benchmarks.run --quick
+bench-quick: native
+	GOLEMITE_NATIVE=require $(PY) -m benchmarks.run --quick
 
 # Rebuilds every guest's .wasm from source, byte-identical to the checked-in files; guests
 # marked ON-DEMAND (componentize-py output is not reproducible) only when named:

@@ -11,6 +11,7 @@ import structlog
 from aiohttp import web
 
 from executor import DEFAULT_ACCOUNT, Accounts, Executor, ExecutorConfig
+from oplog.native import status as native_status
 
 from .app import create_app
 
@@ -70,7 +71,8 @@ async def serve(args) -> int:
     await site.start()
     base = f"http://{args.host}:{args.port}"
     log.info("golemite serving", url=base, data_dir=str(data_dir), durability=args.durability,
-             event_loop=type(asyncio.get_running_loop()).__module__.partition(".")[0])
+             event_loop=type(asyncio.get_running_loop()).__module__.partition(".")[0],
+             hot_modules=native_status()[1])
     if demo:
         print(f"\ngolemite is serving on {base}\n  token:    {token}\n  template: shopping-cart = {demo}\n"
               f"Try:\n  curl -s -X POST -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n"

@@ -1,5 +1,10 @@
 """golemite executor: runs components durably on top of the oplog."""
 
+from oplog.native import package_path
+
+# Compiled hot modules, when built and fresh, load ahead of their source (oplog/native.py).
+__path__ = package_path(__name__, __path__)
+
 from .accounts import DEFAULT_ACCOUNT, Accounts, create_account_offline
 from .errors import (
     AlreadyExists, ExecutorError, InvalidRequest, InvocationFailed, InvocationTimeout, LimitExceeded,

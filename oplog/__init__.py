@@ -16,6 +16,11 @@ discarded, or dropped), later entries of the same worker wait for it, so the
 log on disk never has a hole.
 """
 
+from .native import package_path
+
+# Compiled hot modules, when built and fresh, load ahead of their source (oplog/native.py).
+__path__ = package_path(__name__, __path__)
+
 from .batch import Batch
 from .commit import Commit
 from .entries import (

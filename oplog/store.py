@@ -13,7 +13,7 @@ import threading
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import lmdb
 import structlog
@@ -145,9 +145,12 @@ class OplogStore:
             "filled_indexes": 0,
             "migrations": 0,
         }
+        # Writer thread only: opens each write transaction. An attribute rather than a
+        # method so fault-injection tests can replace it on a compiled store too.
+        self._begin_write: Callable[[], lmdb.Transaction] = self._new_write_txn
         self._writer = Writer(self, max_batches_per_commit, thread_policy)
-        self._thread = threading.Thread(target=self._writer.run, name="oplog-writer", daemon=True)
-        self._thread.start()
+        self._writer_thread = threading.Thread(target=self._writer.run, name="oplog-writer", daemon=True)
+        self._writer_thread.start()
 
     # -- writing ------------------------------------------------------------
 
@@ -167,7 +170,7 @@ class OplogStore:
         if batch._store is not self:
             raise OplogError("this batch belongs to another store")
         batch._check_open()
-        on_writer = threading.get_ident() == self._thread.ident
+        on_writer = threading.get_ident() == self._writer_thread.ident
         with self._lock:
             while (
                 len(self._pending) >= self._max_queued
@@ -203,7 +206,7 @@ class OplogStore:
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until everything submitted so far is durable; TimeoutError after `timeout` s."""
-        if threading.get_ident() == self._thread.ident:
+        if threading.get_ident() == self._writer_thread.ident:
             raise OplogError("flush() called from the oplog writer thread (a commit callback)")
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
@@ -214,7 +217,7 @@ class OplogStore:
             while self._done_seq < target or self._fills_done < fills:
                 if self._failed is not None:
                     self._raise_unusable()
-                if self._closing and not self._thread.is_alive():
+                if self._closing and not self._writer_thread.is_alive():
                     return  # closed: what close() committed is all there will be
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
@@ -225,14 +228,14 @@ class OplogStore:
 
     def close(self) -> None:
         """Commit everything queued, stop the writer and close the environment. Idempotent."""
-        if threading.get_ident() == self._thread.ident:
+        if threading.get_ident() == self._writer_thread.ident:
             raise OplogError("close() called from the oplog writer thread (a commit callback)")
         with self._lock:
             if not self._closing:
                 self._closing = True
                 self._arrived.notify()
                 self._space.notify_all()
-        self._thread.join()
+        self._writer_thread.join()
         with self._gate:
             if self._closed:
                 return
@@ -418,7 +421,10 @@ class OplogStore:
 
     def _raise_unusable(self) -> None:
         if self._failed is not None:
-            raise WriterFailed(f"oplog writer failed earlier: {self._failed!r}") from self._failed
+            err = WriterFailed(f"oplog writer failed earlier: {self._failed!r}")
+            # Set by hand: mypyc 2.4 drops the cause of `raise ... from` (the test checks it).
+            err.__cause__ = self._failed
+            raise err
         raise StoreClosed("oplog store is closed")
 
     def _state(self, worker_key: str) -> _LogState:
@@ -553,8 +559,7 @@ class OplogStore:
             self._flushed.notify_all()
             return left
 
-    def _begin_write(self):
-        """Writer thread only: a new write transaction (a seam for fault-injection tests)."""
+    def _new_write_txn(self) -> lmdb.Transaction:
         return self._env.begin(write=True)
 
     def _abort_write(self, txn, grow: bool) -> None:

@@ -6,6 +6,11 @@ any Python error on that worker rather than in wasmtime-py's process-wide slot, 
 raises only `WasmtimeError` into wasm.
 """
 
+from oplog.native import package_path
+
+# Compiled hot modules, when built and fresh, load ahead of their source (oplog/native.py).
+__path__ = package_path(__name__, __path__)
+
 from .linker import build_linker, needs_native_io
 from .state import HostState, Signal, Suspend, Jumped, GuestExit, Interrupt
 
