@@ -28,10 +28,11 @@ run: native
 		--demo-template shopping-cart=guests/shopping-cart/shopping-cart.wasm
 
 # The suite runs on the compiled modules (as `make run` serves), then the tests of the
-# oplog and executor again on their source, which is what runs while a build is stale.
+# oplog and executor (unit and integration) again on their source, which is what runs
+# while a build is stale.
 test: native
 	GOLEMITE_NATIVE=require $(PY) -m pytest -q
-	GOLEMITE_NATIVE=off $(PY) -m pytest -q tests/unit/oplog tests/unit/executor
+	GOLEMITE_NATIVE=off $(PY) -m pytest -q tests/unit/oplog tests/unit/executor tests/integration
 
 test-slow: native
 	GOLEMITE_NATIVE=require $(PY) -m pytest -q -m slow

@@ -149,13 +149,15 @@ class WorkerInstance:
         cfg = WasiConfig()
         # wasmtime-py keeps these callbacks in a process-wide table until the store is
         # freed: a strong reference to this instance there would keep both alive forever.
-        me = weakref.ref(self)
+        # They refer to its host state, all they use, which (unlike a compiled class's
+        # instance) can be weakly referenced.
+        state_ref = weakref.ref(self.state)
 
         def output(stream: str):
             def write(data) -> None:
-                inst = me()
-                if inst is not None:
-                    inst._output(stream, bytes(data))
+                state = state_ref()
+                if state is not None:
+                    _record_output(state, stream, bytes(data))
             return write
         cfg.stdout_custom = output("stdout")
         cfg.stderr_custom = output("stderr")
@@ -168,19 +170,6 @@ class WorkerInstance:
             os.unlink(path)  # wasmtime opened it already
         else:
             self.store.set_wasi(cfg)
-
-    def _output(self, stream: str, data: bytes) -> None:
-        """Guest wrote to stdout/stderr: recorded, so replay never writes it twice."""
-        state = self.state
-        try:
-            # Captured in replay too: a replayed stdio call must produce the same result.
-            if state.stdout_capture is not None and stream == "stdout":
-                state.stdout_capture.append(data)
-            on_output = state.on_output
-            state.durable(f"wasi:cli/{stream}/write", "write-local",
-                          lambda: on_output(stream, data) if on_output is not None else None)
-        except BaseException as e:  # noqa: BLE001 - cannot raise through wasmtime's callback
-            state.error = state.error or e
 
     def _func(self, info: FunctionInfo):
         f = self._funcs.get(info.name)
@@ -286,20 +275,19 @@ class WorkerInstance:
         for idx, e in entries:
             if idx in skip:
                 continue
-            t = type(e)
-            if t is ExportedFunctionInvoked:
+            if isinstance(e, ExportedFunctionInvoked):
                 current = idx
                 errors = 0
                 if e.pending_idx is not None:
                     started_pending.add(e.pending_idx)
-            elif t is ExportedFunctionCompleted and current is not None:
+            elif isinstance(e, ExportedFunctionCompleted) and current is not None:
                 completed.add(current)
                 current = None
-            elif t is PendingWorkerInvocation:
+            elif isinstance(e, PendingWorkerInvocation):
                 pending.append((idx, e))
-            elif t is Error and current is not None:
+            elif isinstance(e, Error) and current is not None:
                 errors += 1
-            elif t is Exited:
+            elif isinstance(e, Exited):
                 return ReplayResult(None, [], exited=True)
         pending = [(i, p) for i, p in pending if i not in started_pending]
         result = ReplayResult(None, pending, errors_since_start=errors)
@@ -380,6 +368,19 @@ class _ResourceDrop:
 
 
 _RESOURCE_DROP = _ResourceDrop()
+
+
+def _record_output(state: HostState, stream: str, data: bytes) -> None:
+    """Guest wrote to stdout/stderr: recorded, so replay never writes it twice."""
+    try:
+        # Captured in replay too: a replayed stdio call must produce the same result.
+        if state.stdout_capture is not None and stream == "stdout":
+            state.stdout_capture.append(data)
+        on_output = state.on_output
+        state.durable(f"wasi:cli/{stream}/write", "write-local",
+                      lambda: on_output(stream, data) if on_output is not None else None)
+    except BaseException as e:  # noqa: BLE001 - cannot raise through wasmtime's callback
+        state.error = state.error or e
 
 
 def _normal(v: Any) -> Any:

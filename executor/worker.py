@@ -26,7 +26,7 @@ from .guest_pool import current_burst
 from .host import GuestExit, Interrupt, Jumped, Suspend
 from .host.state import RetryPolicy, WorkerIdentity
 from .instance import Completed, Invocation, Rejected, Stopped, Trapped, WorkerInstance
-from .worker_log import WorkerLog
+from .worker_log import LogBurst, Puts, WorkerLog
 
 log = structlog.get_logger(__name__)
 
@@ -39,7 +39,7 @@ class Worker:
         self.ex = executor
         self.record = record
         self.identity = WorkerIdentity(record.template_id, record.worker_name, record.template_version,
-                                       record.account_id, list(record.args), [tuple(kv) for kv in record.env])
+                                       record.account_id, list(record.args), [(k, v) for k, v in record.env])
         self.key = self.identity.worker_key
         self.wlog = WorkerLog(executor.store, self.key)
         self.status = record.status
@@ -76,7 +76,10 @@ class Worker:
         pending = len(self.queue) + (1 if self.current is not None else 0)
         if not self.loaded:
             # Not replayed in this process yet: the queue lives only in the log and the record.
-            pending = max(pending, self.record.pending_count)
+            # The row counts queued invocations only; a suspended or retrying worker is inside
+            # one more, which replay makes current again (until then, as after it: pending).
+            inside = 1 if self.status in (SUSPENDED, RETRYING) else 0
+            pending = max(pending, self.record.pending_count + inside)
         return msgspec.structs.replace(
             self.record, status=self.status, retry_count=self.retry_count, last_error=self.last_error,
             pending_count=pending)
@@ -224,6 +227,7 @@ class Worker:
         inflight, self.inflight = self.inflight, None
         self.dispatched = False
         inv = self.current
+        assert inv is not None  # set by _dispatch_next, cleared only by what follows
         try:
             if error is None and isinstance(outcome, Completed) and not self.deleted:
                 self._completed(inv)
@@ -295,14 +299,14 @@ class Worker:
         # The ExportedFunctionInvoked entry itself marks unfinished work for recovery, so the
         # worker row is written only when what it caches really changes (not Idle->Running->Idle
         # on every call: that would double the writes of the hot path).
-        start_puts = ()
+        start_puts: Puts = ()
         if inv.start_idx is None and inv.key is not None:
             start_puts = (("keys", inv.key, InvocationKeyRecord(
                 template_id=self.identity.template_id, worker_name=self.identity.worker_name, state="pending")),)
 
-        def complete_puts(idx: int):
+        def complete_puts(idx: int) -> Puts:
             # Runs on the guest thread: build the rows, leave the worker's fields to _handle.
-            puts = []
+            puts: list[tuple[str, str, Any]] = []
             if inv.key is not None:
                 puts.append(("keys", inv.key, InvocationKeyRecord(
                     template_id=self.identity.template_id, worker_name=self.identity.worker_name,
@@ -315,6 +319,7 @@ class Worker:
                 puts.append(("workers", self.key, self.record))
             return puts
         burst = current_burst()  # a LogBurst: guest threads are made with one
+        assert isinstance(burst, LogBurst) and inst is not None, "a live instance, on a guest thread"
         self.wlog.hold(burst)
         try:
             outcome = inst.invoke(inv, start_puts, complete_puts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any, Callable, Sequence
 
@@ -117,7 +118,7 @@ class WorkerLog:
     and no append ever waits on a running invocation.
     """
 
-    __slots__ = ("store", "key", "_lock", "last", "_holding", "_burst")
+    __slots__ = ("store", "key", "_lock", "last", "_holding", "_burst", "durable_gate")
 
     def __init__(self, store: OplogStore, key: str):
         self.store = store
@@ -126,6 +127,9 @@ class WorkerLog:
         self.last: Commit | None = None
         self._holding: LogBurst | None = None   # the burst of the guest thread holding this log
         self._burst: LogBurst | None = None     # a burst holding entries of ours, unsubmitted
+        # Fault injection for tests: while set, durable() also waits for this event (a
+        # compiled class's methods cannot be replaced to hold back its answer).
+        self.durable_gate: asyncio.Event | None = None
 
     # ------------------------------------------------------------ holding (guest thread)
 
@@ -228,6 +232,9 @@ class WorkerLog:
             last.wait()
 
     async def durable(self) -> None:
+        gate = self.durable_gate
+        if gate is not None:
+            await gate.wait()
         with self._lock:
             self._flush_locked()
             last = self.last

@@ -99,7 +99,7 @@ class OplogStore:
             metasync=self.durability is Durability.SYNC,
             lock=True,
         )
-        names = [OPLOG_DB, RECENT_DB, *(t.value for t in Table)]
+        names = [OPLOG_DB, RECENT_DB, *[t.value for t in Table]]
         self._dbs = {name: self._env.open_db(name.encode()) for name in names}
         self._oplog_db = self._dbs[OPLOG_DB]
         # Appends to existing logs land here first (see recent.py).

@@ -8,7 +8,6 @@ import time
 import pytest
 
 from executor import DEFAULT_ACCOUNT, InvocationFailed, NotFound, WorkerInterrupted
-from executor.worker_log import WorkerLog
 
 PROMISE = "golemite:promise/api"
 RUNTIME = "golemite:runtime/api"
@@ -355,29 +354,22 @@ async def test_many_short_sleeps_do_not_queue_behind_a_few_threads(configured):
     assert elapsed < 2.0, elapsed
 
 
-def hold_durability(monkeypatch) -> asyncio.Event:
-    """Make every wait for a worker's log to be durable also wait for the returned event."""
-    real = WorkerLog.durable
-
-    async def held(self):
-        await gate.wait()
-        await real(self)
-
-    gate = asyncio.Event()
-    monkeypatch.setattr(WorkerLog, "durable", held)
+def hold_durability(worker) -> asyncio.Event:
+    """Make every wait for the worker's log to be durable also wait for the returned event."""
+    gate = worker.wlog.durable_gate = asyncio.Event()
     return gate
 
 
-async def test_a_status_change_shows_only_once_its_entry_is_durable(harness, monkeypatch):
+async def test_a_status_change_shows_only_once_its_entry_is_durable(harness):
     # A client that sees Suspended (or Interrupted, Exited) and then loses the daemon to a
     # crash must find the worker that way after the restart: the API shows the new status
     # only once its oplog entry is durable.
     tid = await harness.template("promise")
     pid = (await harness.call(tid, "p", f"{PROMISE}/create"))[0]
-    gate = hold_durability(monkeypatch)
+    worker = harness.ex.get_worker(A, tid, "p")
+    gate = hold_durability(worker)
     waiter = asyncio.ensure_future(harness.call(tid, "p", f"{PROMISE}/await", [pid]))
     await wait_status(harness, tid, "p", "Suspended")  # the worker's own state: suspended
-    worker = harness.ex.get_worker(A, tid, "p")
     assert worker.shown_record().status == "Running"
     assert [r.status for r in harness.ex.list_workers(A, tid)] == ["Running"]
     gate.set()
@@ -388,13 +380,13 @@ async def test_a_status_change_shows_only_once_its_entry_is_durable(harness, mon
     assert await asyncio.wait_for(waiter, 10) == [list(b"ok")]
 
 
-async def test_interrupting_a_suspended_worker_tells_its_caller_once_durable(harness, monkeypatch):
+async def test_interrupting_a_suspended_worker_tells_its_caller_once_durable(harness):
     tid = await harness.template("promise")
     pid = (await harness.call(tid, "p", f"{PROMISE}/create"))[0]
     waiter = asyncio.ensure_future(harness.call(tid, "p", f"{PROMISE}/await", [pid]))
     await wait_status(harness, tid, "p", "Suspended")
     worker = harness.ex.get_worker(A, tid, "p")
-    gate = hold_durability(monkeypatch)
+    gate = hold_durability(worker)
     interrupting = asyncio.ensure_future(harness.ex.interrupt(A, tid, "p", False))
     await asyncio.sleep(0.1)
     assert not waiter.done() and not interrupting.done()
@@ -406,14 +398,14 @@ async def test_interrupting_a_suspended_worker_tells_its_caller_once_durable(har
         await asyncio.wait_for(waiter, 5)
 
 
-async def test_an_invoked_call_shows_done_only_once_its_completion_is_durable(harness, monkeypatch):
+async def test_an_invoked_call_shows_done_only_once_its_completion_is_durable(harness):
     # Nobody is answered for a call queued with invoke: a client watches the worker until it
     # is Idle with nothing pending, and a crash after that must not bring the call back.
     increment = "golemite:counter/api/increment"
     tid = await harness.template("counter")
     await harness.call(tid, "q", increment)
     worker = harness.ex.get_worker(A, tid, "q")
-    gate = hold_durability(monkeypatch)
+    gate = hold_durability(worker)
     await harness.ex.invoke(A, tid, "q", increment, [])
     deadline = time.monotonic() + 10  # for both waits together
     await wait_until(lambda: worker.status == "Idle" and not worker.queue)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
 import pytest
 
-from executor import DEFAULT_ACCOUNT, InvalidRequest, InvocationFailed, NotFound
+from executor import DEFAULT_ACCOUNT, InvalidRequest, InvocationFailed, NotFound, Worker
 
 CART = "golem:it/api"
 COUNTER = "golemite:counter/api"
@@ -128,6 +129,19 @@ async def test_the_worker_row_counts_only_queued_invocations_that_survive_a_rest
         await asyncio.sleep(0.02)
     harness.ex.store.flush()
     assert harness.ex.store.get("workers", key).pending_count == 0
+
+
+@pytest.mark.parametrize("status, inside", [("Suspended", 1), ("Retrying", 1), ("Idle", 0), ("Interrupted", 0)])
+async def test_a_worker_not_yet_replayed_counts_the_invocation_it_is_inside(harness, status, inside):
+    # After a restart a worker shows its row until replay: the row counts queued
+    # invocations only, and a suspended or retrying worker is inside one more.
+    tid = await harness.template("counter")
+    await harness.call(tid, "s", f"{COUNTER}/increment")
+    row = msgspec.structs.replace(harness.ex.get_worker(DEFAULT_ACCOUNT, tid, "s").record, status=status,
+                                  pending_count=2)
+    restored = Worker(harness.ex, row)  # as recovery makes it from the row
+    assert not restored.loaded
+    assert restored.metadata_record().pending_count == 2 + inside
 
 
 async def test_trap_retries_then_fails(harness):
