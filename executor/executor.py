@@ -109,8 +109,10 @@ class Services:
         return rec.state == "complete", rec.data or b""
 
     def complete_promise(self, account_id, template_id, worker_name, idx, data) -> bool:
+        loop = self.ex.loop
+        assert loop is not None, "the executor is started before guests run"
         fut = asyncio.run_coroutine_threadsafe(
-            self.ex.complete_promise(account_id, template_id, worker_name, idx, data), self.ex.loop)
+            self.ex.complete_promise(account_id, template_id, worker_name, idx, data), loop)
         return fut.result()
 
     def delete_promise(self, template_id, worker_name, idx) -> None:
@@ -269,7 +271,9 @@ class Executor:
                             args: list[str] | None = None, env: list[tuple[str, str]] | None = None) -> Worker:
         """Create a worker; returns once its Create entry is durable."""
         worker = self._register_worker(account_id, template_id, name, args, env)
-        await worker.wlog.last
+        created = worker.wlog.last
+        assert created is not None  # the Create entry's commit
+        await created
         return worker
 
     def _register_worker(self, account_id: str, template_id: str, name: str,
@@ -283,7 +287,7 @@ class Executor:
         key = f"{template_id}/{name}"
         now = time.time_ns()
         rec = WorkerRecord(template_id=template_id, worker_name=name, template_version=template.latest_version,
-                           account_id=account_id, args=list(args or []), env=[tuple(kv) for kv in (env or [])],
+                           account_id=account_id, args=list(args or []), env=[(k, v) for k, v in (env or [])],
                            created_at=now)
         batch = self.store.batch()
         try:
@@ -373,9 +377,10 @@ class Executor:
 
         A call that is rejected (400) writes nothing: not even the implicit worker.
         """
+        worker: Worker | None
         try:
-            worker: Worker | None = self.get_worker(account_id, template_id, name)
-            version = worker.identity.template_version
+            found = self.get_worker(account_id, template_id, name)
+            worker, version = found, found.identity.template_version
         except NotFound:
             self.check_name(name)
             worker, version = None, self.templates.get_record(account_id, template_id).latest_version
@@ -424,6 +429,7 @@ class Executor:
             timestamp=time.time_ns(), function=function, params=params, calling_convention=convention))
         worker.enqueue(Invocation(function, params, None, convention, pending_idx=idx))
         worker.save()
+        assert commit is not None  # appended on the loop, outside any burst: submitted at once
         await commit
 
     async def invoke_and_await(self, account_id: str, template_id: str, name: str, function: str, params: Any,
@@ -446,8 +452,10 @@ class Executor:
                 fut = await self._await_key_future(worker, key, rec)
                 if not isinstance(fut, asyncio.Future):
                     return fut
+        loop = self.loop
+        assert loop is not None, "the executor is started"
         if fut is None:
-            fut = self.loop.create_future()
+            fut = loop.create_future()
             worker.enqueue(Invocation(function, params, key, convention, future=fut, lowered=lowered))
         # A keyed future is shared with later callers of the key: one going away must not
         # cancel it for the others. Nobody else sees an unkeyed one, and the invocation
@@ -457,7 +465,7 @@ class Executor:
                 return await fut
             # The caller's own future: a timer may settle it with the timeout (cheaper
             # than asyncio.timeout); the invocation goes on and its result is dropped.
-            timer = self.loop.call_later(timeout, _time_out, fut)
+            timer = loop.call_later(timeout, _time_out, fut)
             try:
                 return await fut
             finally:
@@ -484,10 +492,13 @@ class Executor:
         raise InvocationTimeout("the keyed invocation is still being recovered")
 
     def _completed_result(self, worker: Worker, rec: InvocationKeyRecord) -> Any:
-        entries = self.store.read(worker.key, rec.completed_idx, 1)
+        idx = rec.completed_idx
+        entries = self.store.read(worker.key, idx, 1) if idx is not None else []
         if not entries:
             raise NotFound("the result of that invocation is no longer in the oplog")
-        return entries[0][1].result
+        entry = entries[0][1]
+        assert isinstance(entry, ExportedFunctionCompleted), f"index {idx} holds a {type(entry).__name__}"
+        return entry.result
 
     # ------------------------------------------------------------ promises, interrupts
 
@@ -506,6 +517,7 @@ class Executor:
             _, commit = worker.wlog.append_with_commit(
                 CompletePromise(timestamp=time.time_ns(), promise_idx=idx, data=bytes(data)),
                 (("promises", pkey, done),))
+            assert commit is not None  # appended on the loop, outside any burst: submitted at once
             await commit
         finally:
             self._completing[worker.key].discard(idx)
