@@ -47,7 +47,7 @@ _ERROR_PTR = ctypes.POINTER(ffi.wasmtime_error_t)
 _NONE, _ONE = ctypes.c_size_t(0), ctypes.c_size_t(1)  # value counts, made once
 _val_delete = _c._wasmtime_component_val_delete
 _Val = ffi.wasmtime_component_val_t
-_UNION_FIELDS = dict(ffi.wasmtime_component_valunion._fields_)
+_UNION_FIELDS: dict[str, Any] = {f[0]: f[1] for f in ffi.wasmtime_component_valunion._fields_}
 
 # Scalar results are read from the result slot through a ctypes view made once, not
 # through wasmtime-py's convert_from_c (a Python method, an assert and a new union
@@ -78,12 +78,14 @@ class FastFunc:
         self._ctx = store._context()       # fixed for the store's life
         # One result slot, reused: a store runs one call at a time, and the result is
         # converted to Python before the call returns.
-        self._result_space = _Val() if self._result is not None else None
-        self._result_ptr = byref(self._result_space) if self._result is not None else None
+        space = _Val() if self._result is not None else None
+        self._result_space = space
+        self._result_ptr = byref(space) if space is not None else None
         self._result_len = _NONE if self._result is None else _ONE
-        field = _SCALAR_RESULTS.get(type(self._result))
-        self._scalar = (None if field is None else
-                        _UNION_FIELDS[field].from_buffer(self._result_space, _Val.of.offset))
+        field = _SCALAR_RESULTS.get(type(self._result)) if self._result is not None else None
+        # A ctypes view of the slot's scalar field (its type varies by field: Any).
+        self._scalar: Any = (None if field is None else
+                             _UNION_FIELDS[field].from_buffer(space, _Val.of.offset))
 
     def __call__(self, store, *args: Any) -> Any:
         params = self._params
@@ -112,6 +114,7 @@ class FastFunc:
         scalar = self._scalar
         if scalar is not None:
             return scalar.value
+        assert result_ty is not None  # a result slot is made only for a result
         return result_ty.convert_from_c(result_space)
 
     def post_return(self, store) -> None:

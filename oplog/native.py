@@ -28,7 +28,8 @@ from pathlib import Path
 COMPILED = (
     "oplog.batch", "oplog.commit", "oplog.recent", "oplog.store", "oplog.writer",
     "executor.inbox", "executor.worker_log", "executor.guest_pool", "executor.host.cursor",
-    "executor.instance", "executor.worker", "executor.executor",
+    "executor.instance", "executor.worker", "executor.executor", "executor.templates",
+    "executor.fastcall",
 )
 MODES = ("auto", "off", "require")
 ROOT = Path(__file__).resolve().parent.parent
