@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .entries import Entry, NoOp, encode_entry
+from .encoding import encode_value
+from .entries import Entry, NoOp
 from .errors import OplogError, WorkerExists
 from .records import encode_record
 from .tables import Table
@@ -126,7 +127,7 @@ class Batch:
     def append(self, worker_key: str, entry: Entry) -> int:
         """Append an entry; returns its index, assigned now (thread-safe across batches)."""
         self._check_open()
-        value = encode_entry(entry)
+        value = encode_value(entry)
         store = self._store
         loc = self._local.get(worker_key) if self._local else None
         if loc is not None:
@@ -233,7 +234,7 @@ def filler_batches(store: OplogStore, ops: list[tuple], timestamp: int) -> list[
 
     One batch per (worker, gen): the writer checks each range against one gen.
     """
-    noop = encode_entry(NoOp(timestamp=timestamp))
+    noop = encode_value(NoOp(timestamp=timestamp))
     by_log: dict[tuple[str, int], Batch] = {}
     for code, db, key, _value, worker_key, gen in ops:
         if code != APPEND:

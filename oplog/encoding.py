@@ -44,4 +44,6 @@ def decode_value(decoder: msgspec.msgpack.Decoder, data: bytes | memoryview, wha
     try:
         return decoder.decode(memoryview(data)[1:])
     except msgspec.DecodeError as exc:
-        raise CorruptEntry(f"cannot decode {what}: {exc}") from exc
+        err = CorruptEntry(f"cannot decode {what}: {exc}")
+        err.__cause__ = exc  # by hand: compiled, `raise ... from` drops the cause
+        raise err

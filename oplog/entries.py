@@ -16,7 +16,7 @@ from typing import Any, Union
 
 import msgspec
 
-from .encoding import ENCODER, VERSION_PREFIX, decode_value
+from .encoding import decode_value, encode_value
 
 __all__ = [
     "ENTRY_KINDS",
@@ -211,9 +211,8 @@ ENTRY_KINDS: dict[str, type] = {cls.__struct_config__.tag: cls for cls in AnyEnt
 _DECODER = msgspec.msgpack.Decoder(AnyEntry)
 
 
-def encode_entry(entry: Entry) -> bytes:
-    """Encode an entry as stored: format-version byte + msgpack."""
-    return VERSION_PREFIX + ENCODER.encode(entry)
+# An entry is stored like every value: format-version byte + msgpack.
+encode_entry = encode_value
 
 
 def decode_entry(data: bytes | memoryview) -> Entry:
