@@ -92,3 +92,18 @@ def test_the_raw_loop_keeps_each_slice_rate():
     loop.run(0.02)
     assert len(loop.slice_rates) == 2 and all(rate > 0 for rate in loop.slice_rates)
     assert loop.calls / loop.seconds == pytest.approx(sum(loop.slice_rates) / 2, rel=0.5)
+
+
+async def test_the_invoke_goal_judges_steadiness_by_its_own_levels_raw_slices():
+    # The ratio at 64 workers is taken against the raw slices run between that level's
+    # slices; slices of the other levels (earlier, or later at 256 workers) are not its baseline.
+    from benchmarks import bench_invoke, raw
+    from benchmarks.common import add_template, executor
+
+    raw_loop = raw.RawCallLoop()
+    raw_loop.slice_rates.extend([1.0, 1e9])  # what other levels' slices left behind
+    async with executor(max_live_workers=8, guest_threads=2) as ex:
+        tid = await add_template(ex, "counter")
+        _, raw_rate, raw_slices, latencies, _ = await bench_invoke._measure(ex, tid, 2, 0.2, 2, raw_loop)
+    assert len(raw_slices) == 2 and 1.0 not in raw_slices and 1e9 not in raw_slices
+    assert latencies and min(raw_slices) <= raw_rate <= max(raw_slices)
