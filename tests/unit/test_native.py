@@ -87,3 +87,19 @@ def test_with_a_fresh_build_every_compiled_module_loads_from_its_extension():
         pytest.skip(f"the compiled build is {native.check_build()}")
     assert _loaded("require") == list(native.COMPILED)
     assert _loaded("off") == []
+
+
+def test_a_failed_optional_build_is_reported_and_leaves_no_usable_build(tmp_path):
+    # `make run` builds with --optional: without a working C compiler golemite still
+    # serves, on its source. (Here the compiler is `false`; the build goes to tmp_path.)
+    out = tmp_path / "native"
+    proc = subprocess.run([sys.executable, "tools/build_native.py", "--optional", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "CC": "false"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "compiling failed" in proc.stderr and "runs on its Python source" in proc.stderr
+    assert "not built" in native.check_build(out / "manifest.json")
+    strict = subprocess.run([sys.executable, "tools/build_native.py", "--out", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "CC": "false"})
+    assert strict.returncode != 0  # `make native` and `make test` insist
