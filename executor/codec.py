@@ -44,13 +44,18 @@ class ValueMismatch(ValueError):
         return f"{prefix}expected {self.expected}, got {_describe_json(self.got)}"
 
 
-class Found(str):
+class Found:
     """What was found, already put in words (not a JSON value to describe)."""
+
+    __slots__ = ("words",)
+
+    def __init__(self, words: str) -> None:
+        self.words = words
 
 
 def _describe_json(v: Any) -> str:
     if isinstance(v, Found):
-        return str(v)
+        return v.words
     if v is None:
         return "null"
     if isinstance(v, bool):
@@ -195,6 +200,7 @@ def _build_lowerer(t: T.WitType) -> Lower:
         return _lower_result(t)
     if isinstance(t, T.Variant):
         return _lower_variant(t)
+    assert isinstance(t, T.Handle), f"no lowering for {type_name(t)}"
     owned = t.mode == "Owned"
 
     def low_handle(v):
@@ -400,7 +406,7 @@ def _lift_cases(t: T.WitType) -> Lift:
     lifts = {n: (None if ct is None else lifter(ct)) for n, ct in cases}
     by_class = [(_exact_classes(ct), n) for n, ct in cases]
     is_option = isinstance(t, T.Option)
-    nested = is_option and isinstance(t.inner, T.Option)
+    nested = isinstance(t, T.Option) and isinstance(t.inner, T.Option)
 
     def case_of(v) -> tuple[str, Any]:
         if tagged:

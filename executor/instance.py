@@ -202,8 +202,8 @@ class WorkerInstance:
         else:
             try:
                 args = lower_params(info.params, params, info.lowerers)
-            except ValueMismatch as e:
-                return "trap", Trapped(f"recorded parameters no longer fit: {e}", retriable=False)
+            except ValueMismatch as misfit:
+                return "trap", Trapped(f"recorded parameters no longer fit: {misfit}", retriable=False)
         func = self._func(info)
         limit = self.runtime.max_invocation_seconds
         self._call_started = time.monotonic()
@@ -225,10 +225,11 @@ class WorkerInstance:
             func.post_return(self.store)  # lets the guest free what it lent us for the result
             # SPEC §6: one entry per result, so a function without results answers [].
             result = [] if info.lift is None or convention == "stdio" else [info.lift(raw)]
-        except ValueMismatch as e:
-            return "trap", Trapped(f"invalid resource handle: {e}", retriable=False)
-        except WasmtimeError as e:
-            return "trap", self._classify(e)
+        # One name per exception type: compiled, a name keeps the type of its first binding.
+        except ValueMismatch as mismatch:
+            return "trap", Trapped(f"invalid resource handle: {mismatch}", retriable=False)
+        except WasmtimeError as trap:
+            return "trap", self._classify(trap)
         finally:
             set_current(None)
             self._call_deadline = None

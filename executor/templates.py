@@ -158,8 +158,8 @@ class TemplateStore:
             raise InvalidRequest("the template is not a WebAssembly binary (it does not start with \\0asm)")
         try:
             component = cm.Component(self._engine, wasm)
-        except WasmtimeError as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else "invalid"
+        except WasmtimeError as invalid:  # one name per exception type (see instance._call)
+            first = str(invalid).strip().splitlines()[0] if str(invalid).strip() else "invalid"
             raise InvalidRequest(f"the template is not a valid WebAssembly component: {first}") from None
         missing = missing_imports(self._engine, component)
         if missing:
@@ -169,8 +169,8 @@ class TemplateStore:
                 "golem:api/host@0.2.x")
         try:
             metadata = T.analyse_component(self._engine, component)
-        except TypeError as e:
-            raise InvalidRequest(f"the template's exports cannot be described: {e}") from None
+        except TypeError as undescribable:
+            raise InvalidRequest(f"the template's exports cannot be described: {undescribable}") from None
         return component, metadata
 
     async def add(self, account_id: str, name: str, wasm: bytes) -> tuple[TemplateRecord, TemplateVersionRecord]:

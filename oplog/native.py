@@ -29,7 +29,7 @@ COMPILED = (
     "oplog.batch", "oplog.commit", "oplog.recent", "oplog.store", "oplog.writer",
     "executor.inbox", "executor.worker_log", "executor.guest_pool", "executor.host.cursor",
     "executor.instance", "executor.worker", "executor.executor", "executor.templates",
-    "executor.fastcall", "oplog.encoding",
+    "executor.fastcall", "executor.codec", "oplog.encoding",
 )
 MODES = ("auto", "off", "require")
 ROOT = Path(__file__).resolve().parent.parent
