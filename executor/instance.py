@@ -38,26 +38,42 @@ from .worker_log import WorkerLog
 # A call running this long lets its thread hand on what finished before it.
 LONG_CALL_SECONDS = TICK_SECONDS / 2
 
-@dataclass
+# Invocation and Completed are made once per call: plain classes with their own __init__,
+# which mypyc compiles, where a dataclass's generated __init__ would run interpreted.
+
 class Invocation:
     """One call of an export, queued or running."""
 
-    function: str
-    params: Any
-    key: str | None = None
-    convention: str = "component"
-    pending_idx: int | None = None     # index of its PendingWorkerInvocation, if queued durably
-    start_idx: int | None = None       # index of its ExportedFunctionInvoked once started
-    future: Any = None                 # asyncio.Future of the caller, if one waits
-    lowered: list[Any] | None = None   # params already converted while validating (first attempt only)
+    __slots__ = ("function", "params", "key", "convention", "pending_idx", "start_idx", "future", "lowered")
+
+    def __init__(self, function: str, params: Any, key: str | None = None, convention: str = "component",
+                 pending_idx: int | None = None, start_idx: int | None = None, future: Any = None,
+                 lowered: list[Any] | None = None) -> None:
+        self.function = function
+        self.params = params
+        self.key = key
+        self.convention = convention
+        self.pending_idx = pending_idx   # index of its PendingWorkerInvocation, if queued durably
+        self.start_idx = start_idx       # index of its ExportedFunctionInvoked once started
+        self.future = future             # asyncio.Future of the caller, if one waits
+        self.lowered = lowered           # params already converted while validating (first attempt only)
+
+    def __repr__(self) -> str:
+        return (f"Invocation({self.function!r}, key={self.key!r}, pending_idx={self.pending_idx}, "
+                f"start_idx={self.start_idx})")
 
 
 # ------------------------------------------------------------------ outcomes
 
-@dataclass
 class Completed:
-    result: Any
-    index: int
+    __slots__ = ("result", "index")
+
+    def __init__(self, result: Any, index: int) -> None:
+        self.result = result
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"Completed({self.result!r}, {self.index})"
 
 
 @dataclass
