@@ -15,7 +15,8 @@ from tests.helpers import block_writer
 
 @pytest.fixture
 def inbox():
-    """A real loop inbox, its loop running on a thread of its own (as the executor's does)."""
+    """A real loop inbox; its loop runs on a thread of its own, so the burst posts to it
+    from another thread, as guest threads post to the executor's loop."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
