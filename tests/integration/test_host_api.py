@@ -386,6 +386,8 @@ async def test_interrupting_a_suspended_worker_tells_its_caller_once_durable(har
     waiter = asyncio.ensure_future(harness.call(tid, "p", f"{PROMISE}/await", [pid]))
     await wait_status(harness, tid, "p", "Suspended")
     worker = harness.ex.get_worker(A, tid, "p")
+    # Suspended as shown, too: its Suspend entry is durable before durability is held.
+    await wait_until(lambda: worker.shown_record().status == "Suspended")
     gate = hold_durability(worker)
     interrupting = asyncio.ensure_future(harness.ex.interrupt(A, tid, "p", False))
     await asyncio.sleep(0.1)
