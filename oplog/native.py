@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import sysconfig
 from pathlib import Path
 
@@ -103,9 +102,3 @@ def package_path(package: str, path: list[str]) -> list[str]:
         return path
     compiled = BUILD_DIR.joinpath(*package.split("."))
     return [str(compiled), *path] if compiled.is_dir() else path
-
-
-def loaded_compiled() -> list[str]:
-    """The modules of COMPILED imported so far from an extension rather than source."""
-    return [m for m in COMPILED if m in sys.modules
-            and not str(getattr(sys.modules[m], "__file__", "")).endswith(".py")]

@@ -71,9 +71,10 @@ def test_require_refuses_an_unusable_build_and_an_unknown_mode_is_an_error(monke
 
 
 def _loaded(mode: str) -> list[str]:
+    """The modules of COMPILED that a fresh process under `mode` imports from an extension."""
     code = ("import importlib, json; from oplog import native\n"
-            "for m in native.COMPILED: importlib.import_module(m)\n"
-            "print(json.dumps(native.loaded_compiled()))")
+            "modules = [importlib.import_module(m) for m in native.COMPILED]\n"
+            "print(json.dumps([m.__name__ for m in modules if not m.__file__.endswith('.py')]))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env={**os.environ, "GOLEMITE_NATIVE": mode})
     assert proc.returncode == 0, proc.stderr[-3000:]
