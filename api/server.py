@@ -13,6 +13,7 @@ from aiohttp import web
 from executor import DEFAULT_ACCOUNT, Accounts, Executor, ExecutorConfig
 from oplog.native import status as native_status
 
+from . import logging as golemite_logging
 from .app import create_app
 
 log = structlog.get_logger("golemite.serve")
@@ -49,6 +50,16 @@ async def ensure_demo_template(executor: Executor, spec: str) -> str | None:
 
 
 async def serve(args) -> int:
+    # JSON lines logged on the loop's thread are written once per turn of the loop, and
+    # all of them when serving ends, however it ends.
+    golemite_logging.attach_loop(asyncio.get_running_loop())
+    try:
+        return await _serve(args)
+    finally:
+        golemite_logging.detach_loop()
+
+
+async def _serve(args) -> int:
     data_dir = Path(args.data_dir)
     config = ExecutorConfig(
         max_live_workers=args.max_live_workers, max_workers_per_account=args.max_workers_per_account,
