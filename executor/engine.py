@@ -19,7 +19,7 @@ from importlib.metadata import version
 from wasmtime import _bindings as ffi
 from wasmtime import Config, Engine, Store
 
-from oplog import DEFAULT_THREAD_POLICY, apply_to_this_thread, check_thread_policy
+from oplog import DEFAULT_THREAD_POLICY, check_thread_policy, prepare_helper_thread
 
 TICK_SECONDS = 0.005
 MAX_WASM_STACK = 1 << 20  # bytes; small enough that runaway recursion traps quickly
@@ -65,7 +65,7 @@ class EpochTicker:
         self._thread.start()
 
     def _run(self) -> None:
-        apply_to_this_thread(self._thread_policy)
+        prepare_helper_thread(self._thread_policy)
         while not self._stop.wait(self._interval):
             self._engine.increment_epoch()
             self.ticks += 1

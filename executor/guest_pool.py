@@ -22,7 +22,7 @@ import collections
 import threading
 from typing import Any, Callable
 
-from oplog import DEFAULT_THREAD_POLICY, apply_to_this_thread, check_thread_policy
+from oplog import DEFAULT_THREAD_POLICY, check_thread_policy, prepare_helper_thread
 
 from .inbox import LoopInbox
 
@@ -110,7 +110,7 @@ class GuestPool:
             t.start()
 
     def _run(self) -> None:
-        apply_to_this_thread(self._thread_policy)
+        prepare_helper_thread(self._thread_policy)
         lock, items, idle = self._lock, self._items, self._idle
         wake = threading.Lock()
         wake.acquire()

@@ -72,8 +72,8 @@ from .records import (
     encode_record,
 )
 from .scheduling import (
-    DEFAULT as DEFAULT_THREAD_POLICY, POLICIES as THREAD_POLICIES, apply_to_this_thread,
-    check_policy as check_thread_policy,
+    DEFAULT as DEFAULT_THREAD_POLICY, POLICIES as THREAD_POLICIES, check_policy as check_thread_policy,
+    prepare_helper_thread,
 )
 from .store import Durability, OplogStore
 from .tables import OPLOG_DB, Table, promise_key, template_version_key, worker_key
@@ -125,13 +125,13 @@ __all__ = [
     "WorkerExists",
     "WorkerRecord",
     "WriterFailed",
-    "apply_to_this_thread",
     "check_thread_policy",
     "decode_entry",
     "decode_record",
     "derive_indexes",
     "encode_entry",
     "encode_record",
+    "prepare_helper_thread",
     "promise_key",
     "template_version_key",
     "worker_key",

@@ -24,7 +24,7 @@ from .batch import APPEND, DEL, DELLOG, INDEX_WIDTH, Batch, filler_batches
 from .commit import resolve_all
 from .errors import StoreClosed, WriterFailed
 from .recent import RECENT_MAX_VALUE, RecentWrites
-from .scheduling import apply_to_this_thread
+from .scheduling import prepare_helper_thread
 
 if TYPE_CHECKING:
     from .store import OplogStore
@@ -67,7 +67,7 @@ class Writer:
     # -- loop ---------------------------------------------------------------
 
     def run(self) -> None:
-        apply_to_this_thread(self._thread_policy)
+        prepare_helper_thread(self._thread_policy)
         store = self._store
         cand: list[Batch] = []
         # How many batches the last round committed: their submitters are
