@@ -151,11 +151,57 @@ async def test_other_account_sees_nothing(client, harness):
     assert r.status == 404
 
 
-async def test_openapi_metrics(client):
+async def test_openapi_document_lists_the_api(client):
     doc = await (await client.get("/openapi.json")).json()
     assert doc["openapi"].startswith("3.") and "/v1/templates/{templateId}/workers/{workerName}/invoke-and-await" in doc["paths"]
-    text = await (await client.get("/metrics")).text()
-    assert "golemite_invocations_total" in text
+
+
+def _exposition(text: str) -> tuple[dict[str, float], dict[str, tuple[str, str]]]:
+    """Samples by name (labels included) and (type, help) by metric, from Prometheus text."""
+    samples: dict[str, float] = {}
+    described: dict[str, dict[str, str]] = {}
+    for line in text.splitlines():
+        if line.startswith("# "):
+            _hash, kind, name, rest = line.split(" ", 3)
+            described.setdefault(name, {})[kind] = rest
+        elif line:
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples, {name: (d.get("TYPE", ""), d.get("HELP", "")) for name, d in described.items()}
+
+
+async def test_metrics_count_what_happened_in_prometheus_text_format(client, harness):
+    tid = (await (await upload(client, "counter")).json())["versionedTemplateId"]["rawTemplateId"]
+
+    async def increment() -> None:
+        r = await client.post(f"/v1/templates/{tid}/workers/m/invoke-and-await?function=golemite:counter/api/increment",
+                              json={"params": []}, headers=AUTH)
+        assert r.status == 200
+
+    for _ in range(3):
+        await increment()
+    assert (await client.get("/v1/templates/nope/workers/m", headers=AUTH)).status == 404
+    r = await client.get("/metrics")
+    assert r.status == 200 and r.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    samples, described = _exposition(await r.text())
+    assert samples['golemite_http_requests_total{status="200"}'] == 4  # the upload and three calls
+    assert samples['golemite_http_requests_total{status="404"}'] == 1
+    assert samples["golemite_invocations_total"] == 3
+    assert samples["golemite_live_workers"] == 1
+    assert samples["golemite_oplog_entries_total"] >= 6  # each call's invocation and completion
+    assert samples["golemite_oplog_commits_total"] >= 1
+    assert samples["golemite_replays_total"] == 1  # the new worker's first instance
+    (worker,) = harness.ex.workers.values()
+    worker.drop_instance()  # evicted: the next call rebuilds it from its oplog
+    await increment()
+    samples, described = _exposition(await (await client.get("/metrics")).text())
+    assert samples["golemite_replays_total"] == 2 and samples["golemite_replay_seconds_total"] > 0
+    assert samples["golemite_invocations_total"] == 4
+    # Every metric is described, and only as a counter or a gauge its name fits.
+    families = {name.partition("{")[0] for name in samples}
+    assert families == set(described)
+    for name, (kind, help_text) in described.items():
+        assert help_text and kind == ("counter" if name.endswith("_total") else "gauge")
 
 
 async def test_connect_streams_stdout_and_closes_on_delete(client):
