@@ -37,6 +37,8 @@ def _serve_parser(sub) -> None:
                    help="upload this component for the default account if no template of that name exists")
     p.add_argument("--log-format", choices=["auto", "json", "console"], default="auto",
                    help="auto: console lines on a terminal, JSON lines otherwise")
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info",
+                   help="the least level logged; warning drops the line per request")
     p.add_argument("--event-loop", choices=["uvloop", "asyncio"], default="uvloop",
                    help="uvloop: libuv's loop (more requests per second); asyncio: the standard library's")
 
@@ -239,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         from . import logging as golemite_logging
         from .server import serve
         fmt = {"auto": None, "json": True, "console": False}[args.log_format]
-        golemite_logging.configure(fmt)
+        golemite_logging.configure(fmt, args.log_level)
         with asyncio.Runner(loop_factory=event_loop_factory(args.event_loop)) as runner:
             return runner.run(serve(args))
     if args.command == "accounts":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import urllib.request
 
-from tests.e2e.conftest import TOKEN
+from tests.e2e.conftest import TOKEN, Daemon, free_port
 
 
 def _wait_for_line(daemon, request_id: str, timeout: float = 5.0) -> dict:
@@ -47,3 +47,15 @@ def test_failed_requests_are_logged_with_their_status(daemon):
     assert _wait_for_line(daemon, "req-404")["status"] == 404
     assert _wait_for_line(daemon, "req-401")["status"] == 401
     assert _wait_for_line(daemon, "req-nf")["status"] == 404
+
+
+def test_log_level_warning_drops_the_request_lines(tmp_path):
+    quiet = Daemon(tmp_path / "data", free_port())
+    quiet.start("--log-level", "warning")
+    try:
+        assert _get(quiet, "/v1/templates", "req-quiet") == 200
+        assert _get(quiet, "/v1/templates/nope/workers/w", "req-quiet-404") == 404
+    finally:
+        assert quiet.stop() == 0  # every line logged is written by the time it exits
+    lines = quiet.log_lines()
+    assert not [line for line in lines if line.get("level") in ("debug", "info")], lines

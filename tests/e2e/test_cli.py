@@ -177,7 +177,7 @@ def test_serve_help_lists_every_option_with_its_default():
                             ("--max-body-bytes", str(64 << 20)), ("--max-memory-mb", "256"),
                             ("--max-invocation-seconds", "0"), ("--max-live-workers", "1000"),
                             ("--durability", "sync"), ("--event-loop", "uvloop"),
-                            ("--thread-policy", "batch")):
+                            ("--thread-policy", "batch"), ("--log-level", "info")):
         # The default must be in this option's own help, before the next option starts.
         m = re.search(re.escape(option) + r" \S+ ((?:(?! --).)*?)\(default: ([^)]*)\)", text)
         assert m, f"{option} or its default is missing from serve --help"
