@@ -47,8 +47,10 @@ class WorkerCreationRequest(msgspec.Struct, forbid_unknown_fields=True):
     env: Union[list[tuple[str, str]], dict[str, str]] = []
 
 
-class InvokeBody(msgspec.Struct):
-    params: Any = msgspec.field(default_factory=list)
+class InvokeBody(msgspec.Struct, forbid_unknown_fields=True):
+    # Required, and nothing beside it: a misspelt key must be a 400, not a call made
+    # without the parameters its caller meant to send.
+    params: Any
 
 
 class CompleteBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True):

@@ -237,3 +237,19 @@ async def test_connect_streams_wasi_logging_as_log_events_once(client, harness):
     assert await r.json() == {"result": [2]}
     assert (await ws.receive_json(timeout=5))["log"]["message"] == "again"
     await ws.close()
+
+
+@pytest.mark.parametrize("endpoint", ["invoke-and-await", "invoke"])
+@pytest.mark.parametrize(("body", "named"), [({"parms": []}, "parms"), ({}, "params"),
+                                             ({"params": [], "extra": 1}, "extra")])
+async def test_an_invoke_body_with_a_misspelt_missing_or_extra_key_is_refused_and_runs_nothing(
+        client, endpoint, body, named):
+    tid = (await (await upload(client, "counter")).json())["versionedTemplateId"]["rawTemplateId"]
+    base = f"/v1/templates/{tid}/workers"
+    url = f"{base}/c/{endpoint}?function=golemite:counter/api/increment"
+    r = await client.post(url, json=body, headers=AUTH)
+    assert r.status == 400 and named in (await r.json())["errors"][0]
+    assert (await client.get(f"{base}/c", headers=AUTH)).status == 404  # not even created
+    r = await client.post(f"{base}/c/invoke-and-await?function=golemite:counter/api/increment",
+                          json={"params": []}, headers=AUTH)
+    assert await r.json() == {"result": [1]}  # the refused call never ran
