@@ -437,7 +437,7 @@ def lower_params(params: list[T.Parameter], values: Any, lowerers: tuple[Lower, 
         raise ValueMismatch("params as a JSON array", values)
     if len(values) != len(params):
         names = ", ".join(p.name for p in params) or "none"
-        raise ValueMismatch(f"{len(params)} parameter(s) ({names})", f"{len(values)} value(s)")
+        raise ValueMismatch(f"{len(params)} parameter(s) ({names})", Found(f"{len(values)} value(s)"))
     out = []
     for p, low, v in zip(params, lowerers, values):
         try:
