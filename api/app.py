@@ -143,12 +143,20 @@ async def _read_wasm_form(request: web.Request) -> tuple[str, bytes]:
     if not request.content_type.startswith("multipart/"):
         raise InvalidRequest("send multipart/form-data with fields 'name' and 'template'")
     name, wasm = None, None
+    seen: set[str | None] = set()
     try:
         reader = await request.multipart()
         async for part in reader:
+            # Only the two fields, once each: a misspelt or repeated one is the
+            # client's mistake, not something to pass over.
+            if part.name not in ("name", "template"):
+                raise InvalidRequest(f"unknown form field {part.name!r}; send only 'name' and 'template'")
+            if part.name in seen:
+                raise InvalidRequest(f"form field {part.name!r} sent twice")
+            seen.add(part.name)
             if part.name == "name":
                 name = (await part.text()).strip()
-            elif part.name == "template":
+            else:
                 wasm = bytes(await part.read())
     except (HttpProcessingError, ValueError, LookupError, RuntimeError) as e:
         # aiohttp reports a malformed body, an unknown charset or encoding of a part with

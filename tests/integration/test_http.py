@@ -68,6 +68,25 @@ async def test_broken_wasm_is_rejected_and_nothing_stored(client):
     assert await (await client.get("/v1/templates", headers=AUTH)).json() == []
 
 
+@pytest.mark.parametrize(("fields", "message"), [
+    ((("name", "c"), ("template", "wasm"), ("version", "2")), "unknown form field 'version'"),
+    ((("nmae", "c"), ("template", "wasm")), "unknown form field 'nmae'"),
+    ((("name", "c"), ("template", "wasm"), ("template", "wasm")), "form field 'template' sent twice"),
+])
+async def test_an_upload_with_an_unknown_or_repeated_field_is_refused(client, fields, message):
+    form = aiohttp.FormData()
+    for field, value in fields:
+        if value == "wasm":
+            form.add_field(field, guest_bytes("counter"), filename="counter.wasm")
+        else:
+            form.add_field(field, value)
+    r = await client.post("/v1/templates", data=form, headers=AUTH)
+    assert r.status == 400
+    [error] = (await r.json())["errors"]
+    assert error.startswith(message)
+    assert await (await client.get("/v1/templates", headers=AUTH)).json() == []
+
+
 async def test_a_component_importing_what_golemite_lacks_is_refused_at_upload(client):
     # A valid component, but wasi:http is not provided: refused with the import's name,
     # for a new template and for a new version alike, and nothing is stored.
