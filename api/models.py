@@ -54,7 +54,7 @@ class InvokeBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class CompleteBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
-    oplog_idx: int
+    oplog_idx: Annotated[int, msgspec.Meta(ge=1)]  # oplog indexes start at 1
     data: list[int]
 
 

@@ -155,6 +155,9 @@ async def test_worker_endpoints(client):
     assert await (await client.post(f"{base}/w1/interrupt", headers=AUTH)).json() is False
     r = await client.post(f"{base}/w1/complete", json={"oplogIdx": 999, "data": [1]}, headers=AUTH)
     assert r.status == 404
+    for idx in (0, -1):  # no oplog index at all: the request is wrong, not the worker's state
+        r = await client.post(f"{base}/w1/complete", json={"oplogIdx": idx, "data": [1]}, headers=AUTH)
+        assert r.status == 400 and "oplogIdx" in (await r.json())["errors"][0]
     assert (await client.delete(f"{base}/w1", headers=AUTH)).status == 200
     assert (await client.get(f"{base}/w1", headers=AUTH)).status == 404
     assert (await client.post(base, json={"name": "w1"}, headers=AUTH)).status == 200
