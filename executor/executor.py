@@ -267,6 +267,22 @@ class Executor:
             raise InvalidRequest("worker name must be 1 to 100 characters of [A-Za-z0-9_-], not starting with '-'")
         return name
 
+    @staticmethod
+    def check_args_and_env(args: list[str], env: list[tuple[str, str]]) -> None:
+        """What the guest will see as its arguments and environment: refuse what it could
+        not see as given (a C guest builds NAME=value strings that end at a NUL)."""
+        if any("\0" in a for a in args):
+            raise InvalidRequest("worker args must not contain NUL characters")
+        seen: set[str] = set()
+        for name, value in env:
+            if not name or "=" in name or "\0" in name:
+                raise InvalidRequest(f"env variable name {name!r} must be non-empty, without '=' or NUL")
+            if "\0" in value:
+                raise InvalidRequest(f"env variable {name!r} must not contain NUL characters")
+            if name in seen:
+                raise InvalidRequest(f"env variable {name!r} given twice")
+            seen.add(name)
+
     async def create_worker(self, account_id: str, template_id: str, name: str,
                             args: list[str] | None = None, env: list[tuple[str, str]] | None = None) -> Worker:
         """Create a worker; returns once its Create entry is durable."""
@@ -280,6 +296,9 @@ class Executor:
                          args: list[str] | None = None, env: list[tuple[str, str]] | None = None) -> Worker:
         """Submit a new worker's Create and register the worker at once, without waiting."""
         self.check_name(name)
+        args = list(args or [])
+        env = [(k, v) for k, v in (env or [])]
+        self.check_args_and_env(args, env)
         template = self.templates.get_record(account_id, template_id)
         counts = self._worker_counts()
         if counts.get(account_id, 0) >= self.config.max_workers_per_account:
@@ -287,7 +306,7 @@ class Executor:
         key = f"{template_id}/{name}"
         now = time.time_ns()
         rec = WorkerRecord(template_id=template_id, worker_name=name, template_version=template.latest_version,
-                           account_id=account_id, args=list(args or []), env=[(k, v) for k, v in (env or [])],
+                           account_id=account_id, args=args, env=env,
                            created_at=now)
         batch = self.store.batch()
         try:

@@ -275,3 +275,20 @@ async def test_an_invoke_body_with_a_misspelt_missing_or_extra_key_is_refused_an
     r = await client.post(f"{base}/c/invoke-and-await?function=golemite:counter/api/increment",
                           json={"params": []}, headers=AUTH)
     assert await r.json() == {"result": [1]}  # the refused call never ran
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"name": "e", "env": [["A", "1"], ["A", "2"]]}, "env variable 'A' given twice"),
+    ({"name": "e", "env": [["A=B", "1"]]}, "env variable name 'A=B' must be non-empty"),
+    ({"name": "e", "env": {"": "1"}}, "env variable name '' must be non-empty"),
+    ({"name": "e", "env": {"A": "x\u0000y"}}, "env variable 'A' must not contain NUL"),
+    ({"name": "e", "args": ["a\u0000b"]}, "worker args must not contain NUL"),
+])
+async def test_args_and_env_a_guest_could_not_see_as_given_are_refused(client, body, message):
+    tid = (await (await upload(client, "counter")).json())["versionedTemplateId"]["rawTemplateId"]
+    base = f"/v1/templates/{tid}/workers"
+    r = await client.post(base, json=body, headers=AUTH)
+    assert r.status == 400
+    [error] = (await r.json())["errors"]
+    assert error.startswith(message)
+    assert (await client.get(f"{base}/e", headers=AUTH)).status == 404  # nothing created
