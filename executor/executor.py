@@ -355,6 +355,7 @@ class Executor:
 
     async def delete_worker(self, account_id: str, template_id: str, name: str) -> None:
         w = self.get_worker(account_id, template_id, name)
+        w.deleting = True
         w.interrupt(False)
         for _ in range(3):  # a dispatched call may hand over to the task once or twice
             busy = w.busy()
@@ -370,7 +371,7 @@ class Executor:
         w.drop_instance()
         for inv in list(w.queue) + ([w.current] if w.current else []):
             if inv.future is not None and not inv.future.done():
-                inv.future.set_exception(NotFound(f"worker {template_id}.{name} was deleted"))
+                inv.future.set_exception(w.deleted_error())
                 inv.future.exception()
         await w.wlog.durable()
         batch = self.store.batch()

@@ -21,7 +21,7 @@ from oplog import (
     WorkerRecord,
 )
 
-from .errors import InvalidRequest, InvocationFailed, WorkerInterrupted
+from .errors import InvalidRequest, InvocationFailed, NotFound, WorkerInterrupted
 from .guest_pool import current_burst
 from .host import GuestExit, Interrupt, Jumped, Suspend
 from .host.state import RetryPolicy, WorkerIdentity
@@ -61,6 +61,7 @@ class Worker:
         self.recover_immediately = False
         self.interrupt_after_load: bool | None = None   # an interrupt that arrived during replay
         self.resume_requested = False
+        self.deleting = False         # delete_worker is stopping it: its callers hear "deleted"
         self.deleted = False
         # While status changes (and completions of durable invocations) wait for their oplog
         # entries to be durable: how many, the status the API shows meanwhile (the one before
@@ -470,12 +471,21 @@ class Worker:
                  error=outcome.message)
         await asyncio.sleep(delay)
 
+    def deleted_error(self) -> NotFound:
+        """What the callers of a worker's invocations hear once it is deleted."""
+        return NotFound(f"worker {self.identity.template_id}.{self.identity.worker_name} was deleted")
+
+    def _stopped_error(self) -> Exception:
+        """What the caller of an invocation stopped by an interrupt hears: a delete stops
+        the running call with one too, and its caller hears what the queued ones hear."""
+        return self.deleted_error() if self.deleting else WorkerInterrupted()
+
     async def _interrupted(self, inv: Invocation | None) -> None:
         """Record the interrupt; the interrupted call stays current and finishes on resume."""
         self.wlog.append(Interrupted(timestamp=time.time_ns()))
         await self._set_status_durably(INTERRUPTED)
         if inv is not None:
-            _fail_future(inv.future, WorkerInterrupted())
+            _fail_future(inv.future, self._stopped_error())
             if inv.key is None:
                 inv.future = None
 
@@ -535,7 +545,7 @@ class Worker:
 
             def tell_caller() -> None:  # once the Interrupted entry is durable
                 if inv is not None:
-                    _fail_future(inv.future, WorkerInterrupted())
+                    _fail_future(inv.future, self._stopped_error())
             self._confirm_status_later(tell_caller)
             return True
         return False
