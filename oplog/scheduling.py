@@ -19,7 +19,6 @@ threads and the epoch ticker apart from the event loop.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 import threading
@@ -68,7 +67,9 @@ def name_this_thread(name: str) -> None:
     if not sys.platform.startswith("linux"):
         return
     if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        # The process's own symbols, libc's among them: find_library would run ldconfig
+        # in a subprocess, milliseconds on every helper thread's start.
+        _libc = ctypes.CDLL(None, use_errno=True)
     if _libc.prctl(_PR_SET_NAME, ctypes.c_char_p(os_thread_name(name)), 0, 0, 0) != 0:
         log.debug("thread name not set", name=name, errno=ctypes.get_errno())
 
