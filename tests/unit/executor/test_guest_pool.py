@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 
 import pytest
 
@@ -18,10 +19,18 @@ async def test_calls_one_after_another_run_on_the_thread_that_ran_last():
     pool = GuestPool(4)
     inbox = LoopInbox(asyncio.get_running_loop())
     try:
+        await _all_idle(pool)  # new threads fall idle in any order; from then on, the rule holds
         ran_on = [await pool.run(inbox, threading.get_ident) for _ in range(12)]
     finally:
         pool.shutdown()
     assert len(set(ran_on)) == 1
+
+
+async def _all_idle(pool: GuestPool, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while pool._awake:
+        assert time.monotonic() < deadline, "the pool's threads did not all fall idle"
+        await asyncio.sleep(0.001)
 
 
 async def test_a_blocked_call_does_not_hold_up_the_next_one():
