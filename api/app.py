@@ -354,17 +354,6 @@ async def healthz(request):
     return json_response({"status": "ok"})
 
 
-# (name, type, help) of each metric /metrics exposes, in the order it lists them.
-METRICS = (
-    ("golemite_http_requests_total", "counter", "HTTP requests answered, by status code."),
-    ("golemite_invocations_total", "counter", "Invocations that completed with a result."),
-    ("golemite_oplog_commits_total", "counter", "Oplog transactions committed (group commits)."),
-    ("golemite_oplog_entries_total", "counter", "Oplog entries committed."),
-    ("golemite_live_workers", "gauge", "Workers with an instance in memory."),
-    ("golemite_replay_seconds_total", "counter", "Seconds spent replaying oplogs into worker instances."),
-    ("golemite_replays_total", "counter",
-     "Worker instances built by replaying their oplogs (a new worker's first instance included)."),
-)
 # The Prometheus text exposition format, version 0.0.4.
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -373,19 +362,28 @@ async def metrics(request):
     ex = _ex(request)
     store_stats = getattr(ex.store, "stats", {}) or {}
     requests = request.app[STATS]["requests"]
-    samples: dict[str, list[str]] = {
-        "golemite_http_requests_total": [f'{{status="{status}"}} {n}' for status, n in sorted(requests.items())],
-        "golemite_invocations_total": [f" {int(ex.metrics['invocations'])}"],
-        "golemite_oplog_commits_total": [f" {int(store_stats.get('commits', 0))}"],
-        "golemite_oplog_entries_total": [f" {int(store_stats.get('entries', 0))}"],
-        "golemite_live_workers": [f" {sum(1 for w in ex.workers.values() if w.instance is not None)}"],
-        "golemite_replay_seconds_total": [f" {ex.metrics['replay_seconds']:.6f}"],
-        "golemite_replays_total": [f" {int(ex.metrics['replays'])}"],
-    }
+    # (name, type, help, samples: each the part of its line after the name)
+    families = (
+        ("golemite_http_requests_total", "counter", "HTTP requests answered, by status code.",
+         [f'{{status="{status}"}} {n}' for status, n in sorted(requests.items())]),
+        ("golemite_invocations_total", "counter", "Invocations that completed with a result.",
+         [f" {int(ex.metrics['invocations'])}"]),
+        ("golemite_oplog_commits_total", "counter", "Oplog transactions committed (group commits).",
+         [f" {int(store_stats.get('commits', 0))}"]),
+        ("golemite_oplog_entries_total", "counter", "Oplog entries committed.",
+         [f" {int(store_stats.get('entries', 0))}"]),
+        ("golemite_live_workers", "gauge", "Workers with an instance in memory.",
+         [f" {sum(1 for w in ex.workers.values() if w.instance is not None)}"]),
+        ("golemite_replay_seconds_total", "counter", "Seconds spent replaying oplogs into worker instances.",
+         [f" {ex.metrics['replay_seconds']:.6f}"]),
+        ("golemite_replays_total", "counter",
+         "Worker instances built by replaying their oplogs (a new worker's first instance included).",
+         [f" {int(ex.metrics['replays'])}"]),
+    )
     lines = []
-    for name, kind, text in METRICS:
+    for name, kind, text, samples in families:
         lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
-        lines += [name + sample for sample in samples[name]]
+        lines += [name + sample for sample in samples]
     return web.Response(body=("\n".join(lines) + "\n").encode(), headers={"Content-Type": METRICS_CONTENT_TYPE})
 
 
