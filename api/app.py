@@ -143,7 +143,6 @@ async def _read_wasm_form(request: web.Request) -> tuple[str, bytes]:
     if not request.content_type.startswith("multipart/"):
         raise InvalidRequest("send multipart/form-data with fields 'name' and 'template'")
     name, wasm = None, None
-    seen: set[str | None] = set()
     try:
         reader = await request.multipart()
         async for part in reader:
@@ -151,9 +150,8 @@ async def _read_wasm_form(request: web.Request) -> tuple[str, bytes]:
             # client's mistake, not something to pass over.
             if part.name not in ("name", "template"):
                 raise InvalidRequest(f"unknown form field {part.name!r}; send only 'name' and 'template'")
-            if part.name in seen:
+            if (name if part.name == "name" else wasm) is not None:
                 raise InvalidRequest(f"form field {part.name!r} sent twice")
-            seen.add(part.name)
             if part.name == "name":
                 name = (await part.text()).strip()
             else:
