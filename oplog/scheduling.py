@@ -51,7 +51,8 @@ def prepare_helper_thread(policy: str) -> None:
 _OS_NAME_BYTES = 15
 _DROPPED_PREFIX = "golemite-"
 _PR_SET_NAME = 15
-_libc = None
+# prctl among the process's own symbols (find_library would run ldconfig in a subprocess).
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
 def os_thread_name(name: str) -> bytes:
@@ -63,13 +64,8 @@ def os_thread_name(name: str) -> bytes:
 
 def name_this_thread(name: str) -> None:
     """Name the calling thread for the OS (Linux only; elsewhere nothing happens)."""
-    global _libc
-    if not sys.platform.startswith("linux"):
-        return
     if _libc is None:
-        # The process's own symbols, libc's among them: find_library would run ldconfig
-        # in a subprocess, milliseconds on every helper thread's start.
-        _libc = ctypes.CDLL(None, use_errno=True)
+        return
     if _libc.prctl(_PR_SET_NAME, ctypes.c_char_p(os_thread_name(name)), 0, 0, 0) != 0:
         log.debug("thread name not set", name=name, errno=ctypes.get_errno())
 
