@@ -41,6 +41,7 @@ log = structlog.get_logger(__name__)
 
 WORKER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$")
 CONVENTIONS = ("component", "stdio")
+_MAX_KEY_CHARS = 100  # keys are uuids (36); 100 characters stay under LMDB's 511-byte key limit
 UNFINISHED = (RUNNING, RETRYING, SUSPENDED)
 
 
@@ -392,8 +393,10 @@ class Executor:
     # ------------------------------------------------------------ invocations
 
     def _prepared_worker(self, account_id: str, template_id: str, name: str, function: str, params: Any,
-                               convention: str) -> tuple[Worker, str, list | None]:
-        """Check the call against the worker's template version, then get or create the worker.
+                         convention: str, key: str | None = None
+                         ) -> tuple[Worker, str, list | None, InvocationKeyRecord | None]:
+        """Check the call (and its invocation key) against the worker's template version, then
+        get or create the worker; with a key, also returns the key's row.
 
         A call that is rejected (400) writes nothing: not even the implicit worker.
         """
@@ -405,12 +408,22 @@ class Executor:
             self.check_name(name)
             worker, version = None, self.templates.get_record(account_id, template_id).latest_version
         function, lowered = self._prepare(template_id, version, function, params, convention)
+        key_rec = None if key is None else self._key_record(template_id, name, key)
         if worker is None:
             worker = self.get_or_create(account_id, template_id, name)
             if worker.identity.template_version != version:  # an existing one after all: check again
                 function, lowered = self._prepare(template_id, worker.identity.template_version,
                                                   function, params, convention)
-        return worker, function, lowered
+        return worker, function, lowered, key_rec
+
+    def _key_record(self, template_id: str, name: str, key: str) -> InvocationKeyRecord:
+        """The row of an invocation key made for this worker by `new_key`; 400 for any other."""
+        # Keys are uuids: anything else (an empty one, or one too long for an LMDB key) is
+        # unknown without a lookup, which would refuse it with an error of its own.
+        rec = self.store.get("keys", key) if 0 < len(key) <= _MAX_KEY_CHARS else None
+        if rec is None or rec.template_id != template_id or rec.worker_name != name:
+            raise InvalidRequest(f"unknown invocation key {key!r}; create one with POST …/key")
+        return rec
 
     def _prepare(self, template_id: str, version: int, function: str, params: Any,
                  convention: str) -> tuple[str, list | None]:
@@ -442,7 +455,8 @@ class Executor:
     async def invoke(self, account_id: str, template_id: str, name: str, function: str, params: Any,
                      convention: str = "component") -> None:
         """Queue an invocation; returns once it is durable (SPEC §4 invoke)."""
-        worker, function, _ = self._prepared_worker(account_id, template_id, name, function, params, convention)
+        worker, function, _, _ = self._prepared_worker(account_id, template_id, name, function, params,
+                                                       convention)
         if worker.status in (FAILED, EXITED):
             raise InvocationFailed("previous invocation failed" if worker.status == FAILED else "exited")
         idx, commit = worker.wlog.append_with_commit(PendingWorkerInvocation(
@@ -455,13 +469,11 @@ class Executor:
     async def invoke_and_await(self, account_id: str, template_id: str, name: str, function: str, params: Any,
                                key: str | None = None, convention: str = "component",
                                timeout: float | None = None) -> Any:
-        worker, function, lowered = self._prepared_worker(account_id, template_id, name, function, params,
-                                                          convention)
+        worker, function, lowered, rec = self._prepared_worker(account_id, template_id, name, function, params,
+                                                               convention, key)
         fut = None
         if key is not None:
-            rec = self.store.get("keys", key)
-            if rec is None or rec.template_id != template_id or rec.worker_name != name:
-                raise InvalidRequest(f"unknown invocation key {key!r}; create one with POST …/key")
+            assert rec is not None  # _prepared_worker found the key's row, or refused the call
             if rec.state == "complete":
                 return self._completed_result(worker, rec)
             fut = worker.key_futures.get(key)

@@ -85,6 +85,18 @@ async def test_invocation_key_is_exactly_once(harness):
         await harness.call(tid, "w", f"{COUNTER}/increment", key="not-a-key")
 
 
+@pytest.mark.parametrize("key", ["not-a-key", "", "k" * 600, "00000000-0000-0000-0000-000000000000"])
+async def test_unknown_invocation_key_creates_nothing(harness, key):
+    # An empty key, or one past LMDB's key size, was a 500 from the lookup; every unknown
+    # key also created the missing worker (counted against the account's limit) before its 400.
+    tid = await harness.template("counter")
+    with pytest.raises(InvalidRequest, match="unknown invocation key"):
+        await harness.call(tid, "fresh", f"{COUNTER}/increment", key=key)
+    with pytest.raises(NotFound):
+        harness.ex.get_worker(DEFAULT_ACCOUNT, tid, "fresh")
+    assert harness.ex.store.read(f"{tid}/fresh") == []
+
+
 async def test_concurrent_same_key_runs_once(harness):
     tid = await harness.template("counter")
     key = await harness.ex.new_key(DEFAULT_ACCOUNT, tid, "w")
