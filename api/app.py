@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import time
 from collections import defaultdict
 
@@ -31,6 +32,7 @@ _decode_create = msgspec.json.Decoder(M.WorkerCreationRequest)
 _decode_invoke = msgspec.json.Decoder(M.InvokeBody)
 _decode_complete = msgspec.json.Decoder(M.CompleteBody)
 OPEN_PATHS = ("/healthz", "/metrics", "/openapi.json")
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 # ------------------------------------------------------------------ middlewares
@@ -102,18 +104,24 @@ async def _body(request: web.Request, decoder):
     raw = await request.read()
     if not raw.strip():
         raise InvalidRequest("the request body is empty; send a JSON object")
-    return decoder.decode(raw)
+    try:
+        return decoder.decode(raw)
+    except UnicodeDecodeError:  # msgspec's error for bad UTF-8 inside a string
+        raise InvalidRequest("the request body is not valid JSON: a string in it is not valid UTF-8") from None
+    except RecursionError:
+        raise InvalidRequest("the request body is not valid JSON: its arrays or objects nest too deeply") from None
 
 
 def _int_query(request, name: str, default: int | None = None, minimum: int = 0) -> int | None:
     raw = request.query.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidRequest(f"query parameter {name} must be an integer, got {raw!r}") from None
-    if not minimum <= value <= M.MAX_QUERY_INT:
+    # Plain ASCII digits: int() would also take '+5', ' 5', '1_0' and other scripts' digits.
+    if not _INTEGER.fullmatch(raw):
+        raise InvalidRequest(f"query parameter {name} must be an integer, got {raw!r}")
+    # A long one is out of range whatever it is (and int() refuses past 4,300 digits).
+    value = int(raw) if len(raw) <= 30 else None
+    if value is None or not minimum <= value <= M.MAX_QUERY_INT:
         raise InvalidRequest(f"query parameter {name} must be from {minimum} to {M.MAX_QUERY_INT}")
     return value
 
