@@ -10,6 +10,7 @@ parameter and field was wrong (SPEC §6).
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any, Callable
 
 import msgspec
@@ -22,6 +23,8 @@ from . import wasmtime_compat  # noqa: F401 - makes wasmtime-py honour explicit 
 
 Lower = Callable[[Any], Any]
 Lift = Callable[[Any], Any]
+
+F32_MAX = 3.4028234663852886e38  # the largest finite f32
 
 
 class ValueMismatch(ValueError):
@@ -147,10 +150,14 @@ def _build_lowerer(t: T.WitType) -> Lower:
         return low_int
     if isinstance(t, (T.F32, T.F64)):
         name = type_name(t)
+        # JSON numbers are finite; one past f32's range would reach the guest as infinity.
+        limit = F32_MAX if isinstance(t, T.F32) else sys.float_info.max
 
         def low_float(v):
             if type(v) is float or type(v) is int:
-                return float(v)
+                if -limit <= v <= limit:
+                    return float(v)
+                raise ValueMismatch(f"{name} (a number from {-limit:g} to {limit:g})", v)
             raise ValueMismatch(f"{name} (a number)", v)
         return low_float
     if isinstance(t, T.Chr):
@@ -271,7 +278,7 @@ def _lower_record(t: T.Record) -> Lower:
                 if optional:
                     setattr(r, name, f(None))  # an omitted option field is none
                     continue
-                raise ValueMismatch(f"field {name!r}", Found("it is missing")).at(f".{name}")
+                raise ValueMismatch(f"field {name!r}", Found("an object without it")).at(f".{name}")
             try:
                 setattr(r, name, f(v[name]))
             except ValueMismatch as e:
