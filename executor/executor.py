@@ -508,7 +508,7 @@ class Executor:
             async with asyncio.timeout(timeout):  # cheaper than wait_for: no extra task
                 return await asyncio.shield(fut)
         except TimeoutError:
-            raise InvocationTimeout(TIMED_OUT) from None
+            raise InvocationTimeout(TIMED_OUT_KEYED) from None
 
     async def _await_key_future(self, worker: Worker, key: str, rec) -> Any:
         for _ in range(2000):
@@ -588,8 +588,10 @@ class Executor:
 # How long an interrupt's answer waits for the worker to show Interrupted.
 INTERRUPT_SETTLE_S = 1.0
 
-TIMED_OUT = ("the invocation did not finish in time; it goes on (called with an invocation key, "
-             "calling again with the same key returns its result)")
+TIMED_OUT_KEYED = ("the invocation did not finish in time; it goes on, and calling again with the same "
+                   "invocation key returns its result")
+TIMED_OUT = ("the invocation did not finish in time; it goes on, but its result is not kept for this call "
+             "(call with an invocation key to be able to fetch it later)")
 
 
 def _time_out(fut: asyncio.Future) -> None:

@@ -141,7 +141,7 @@ async def test_invoke_and_await_past_the_timeout_is_504_and_the_invocation_goes_
     loop = asyncio.get_running_loop()
     started = loop.time()
     r = await client.post(url, json={"params": [6, 150]}, headers=AUTH)
-    await assert_error(r, 504, "goes on")
+    await assert_error(r, 504, "goes on", "same invocation key")
     assert loop.time() - started >= INVOKE_TIMEOUT * 0.9
     meta = await (await client.get(base, headers=AUTH)).json()
     assert meta["status"] == "Running"
@@ -158,6 +158,11 @@ async def test_invoke_and_await_past_the_timeout_is_504_and_the_invocation_goes_
     log = await (await client.get(f"{base}/oplog?count=1000", headers=AUTH)).json()
     invoked = [e for e in log["entries"] if e["type"] == "ExportedFunctionInvoked"]
     assert len(invoked) == 1, "the second call must not run the function again"
+    # Without a key, the answer does not promise a way back to the result.
+    r = await client.post(f"/v1/templates/{tid}/workers/slow2/invoke-and-await?function=golemite:interruption/api/run",
+                          json={"params": [6, 150]}, headers=AUTH)
+    message = await assert_error(r, 504, "goes on", "call with an invocation key")
+    assert "same invocation key" not in message
 
 
 # ---------------------------------------------------------------------- 400
