@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import msgspec
 import structlog
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from executor import CONVENTIONS, Accounts, Executor, InvalidRequest
@@ -332,6 +332,7 @@ async def connect(request):
     queue: asyncio.Queue = asyncio.Queue(maxsize=10_000)
     w.listeners.add(queue)
     reader = asyncio.ensure_future(ws.receive())
+    deleted = False
     try:
         while True:
             getter = asyncio.ensure_future(queue.get())
@@ -345,12 +346,18 @@ async def connect(request):
                 continue
             event = getter.result()
             if event is None:  # the worker was deleted
+                deleted = True
                 break
             await ws.send_str(msgspec.json.encode(event).decode())
     finally:
         w.listeners.discard(queue)
         reader.cancel()
-        await ws.close()
+        # A normal close says the stream is over for good; the daemon stopping is "going
+        # away", so that a client can tell the two apart.
+        if deleted:
+            await ws.close(code=WSCloseCode.OK, message=b"the worker was deleted")
+        else:
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"the daemon is stopping")
     return ws
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import json
 import os
 import sys
@@ -14,22 +15,43 @@ import uuid
 from pathlib import Path
 
 
+def _number(kind: type, low: float, high: float | None = None, *, above: bool = False):
+    """An argparse type: a `kind` number from `low` (or above it) up to `high`."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        fits = value is not None and value == value and value != float("inf") and (
+            value > low if above else value >= low) and (high is None or value <= high)
+        if not fits:
+            what = "a whole number" if kind is int else "a number"
+            bound = (f"above {low:g}" if above else f"of at least {low:g}" if high is None
+                     else f"from {low:g} to {high:g}")
+            raise argparse.ArgumentTypeError(f"expected {what} {bound}, got {text!r}")
+        return value
+    return parse
+
+
+_count = _number(int, 1)
+
+
 def _serve_parser(sub) -> None:
     # Every option carries a help text: ArgumentDefaultsHelpFormatter only shows the
     # default of options that have one, and SPEC §1 wants every default in --help.
     p = sub.add_parser("serve", help="run the daemon", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    p.add_argument("--port", type=int, default=9881, help="port to listen on")
+    p.add_argument("--port", type=_number(int, 1, 65535), default=9881, help="port to listen on")
     p.add_argument("--data-dir", default="./data", help="where everything durable lives")
     p.add_argument("--durability", choices=["sync", "meta", "none"], default="sync",
                    help="sync: fsync every commit; meta: no metadata sync; none: not crash-safe (benchmarks only)")
-    p.add_argument("--max-workers-per-account", type=int, default=10_000, help="workers per account (403 past it)")
-    p.add_argument("--invoke-timeout", type=float, default=60.0, help="seconds before invoke-and-await answers 504")
-    p.add_argument("--max-body-bytes", type=int, default=64 << 20, help="largest request body (413 past it)")
-    p.add_argument("--max-memory-mb", type=int, default=256, help="guest linear memory per worker")
-    p.add_argument("--max-invocation-seconds", type=float, default=0, help="wall time of one invocation (0: none)")
-    p.add_argument("--max-live-workers", type=int, default=1000, help="instances kept in memory (LRU)")
-    p.add_argument("--guest-threads", type=int, default=16, help="threads that run guest code")
+    p.add_argument("--max-workers-per-account", type=_count, default=10_000, help="workers per account (403 past it)")
+    p.add_argument("--invoke-timeout", type=_number(float, 0, above=True), default=60.0, help="seconds before invoke-and-await answers 504")
+    p.add_argument("--max-body-bytes", type=_count, default=64 << 20, help="largest request body (413 past it)")
+    p.add_argument("--max-memory-mb", type=_count, default=256, help="guest linear memory per worker")
+    p.add_argument("--max-invocation-seconds", type=_number(float, 0), default=0, help="wall time of one invocation (0: none)")
+    p.add_argument("--max-live-workers", type=_count, default=1000, help="instances kept in memory (LRU)")
+    p.add_argument("--guest-threads", type=_count, default=16, help="threads that run guest code")
     p.add_argument("--thread-policy", choices=["batch", "normal"], default="batch",
                    help="batch: the helper threads (guest, oplog writer, epoch) run under Linux's SCHED_BATCH "
                         "and do not preempt the event loop as they wake; normal: the default policy")
@@ -61,10 +83,13 @@ def _key_value(text: str) -> tuple[str, str]:
     return key, value
 
 
+DEFAULT_URL = "http://127.0.0.1:9881"
+
+
 def _client_parser(sub) -> None:
     def client(p):
-        p.add_argument("--url", default=os.environ.get("GOLEMITE_URL", "http://127.0.0.1:9881"),
-                       help="the daemon's base URL (env GOLEMITE_URL)")
+        p.add_argument("--url", default=os.environ.get("GOLEMITE_URL", DEFAULT_URL),
+                       help=f"the daemon's base URL (env GOLEMITE_URL; default {DEFAULT_URL})")
         p.add_argument("--token", default=os.environ.get("GOLEMITE_TOKEN"),
                        help="bearer token (env GOLEMITE_TOKEN)")
         return p
@@ -109,7 +134,8 @@ def _client_parser(sub) -> None:
     p.add_argument("--recover-immediately", action="store_true", help="simulate a crash and recover at once")
     p = worker_args(client(w.add_parser("complete", help="complete a promise")))
     p.add_argument("oplog_idx", type=int, help="oplog index of the promise")
-    p.add_argument("data", help="the data, as text (sent as its UTF-8 bytes)")
+    p.add_argument("data", help="the data, as text (sent as its UTF-8 bytes), or hex with --hex")
+    p.add_argument("--hex", action="store_true", help="the data is hexadecimal bytes (e.g. ff00), not text")
     p = worker_args(client(w.add_parser("oplog", help="read a worker's oplog")))
     p.add_argument("--from", dest="start", type=int, default=1)
     p.add_argument("--count", type=int, default=100)
@@ -136,19 +162,31 @@ def _request(args, method: str, path: str, *, body: bytes | None = None, content
     url = args.url.rstrip("/") + path
     if query:
         url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None}, doseq=True)
-    req = urllib.request.Request(url, data=body, method=method)
-    if args.token:
-        req.add_header("Authorization", f"Bearer {args.token}")
+    headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
     if content_type:
-        req.add_header("Content-Type", content_type)
+        headers["Content-Type"] = content_type
     try:
+        req = urllib.request.Request(url, data=body, method=method, headers=headers)
         with urllib.request.urlopen(req, timeout=600) as resp:
             data = resp.read()
     except urllib.error.HTTPError as e:
-        raise ClientError(f"HTTP {e.code}: {e.read().decode(errors='replace')}") from None
+        raise ClientError(f"HTTP {e.code}: {e.read().decode(errors='replace')}{_token_hint(args, e.code)}") from None
     except urllib.error.URLError as e:
         raise ClientError(f"cannot reach {args.url}: {e.reason}") from None
-    return json.loads(data) if data else None
+    except http.client.InvalidURL as e:
+        raise ClientError(f"invalid --url {args.url!r}: {e}") from None
+    except (http.client.HTTPException, OSError) as e:  # the daemon went away mid-answer
+        raise ClientError(f"lost the connection to {args.url}: {e!r}") from None
+    except ValueError as e:  # urllib's word for a malformed URL
+        raise ClientError(f"invalid --url {args.url!r}: {e}") from None
+    try:
+        return json.loads(data) if data else None
+    except ValueError:
+        raise ClientError(f"the answer from {args.url} is not JSON: {data[:200]!r}") from None
+
+
+def _token_hint(args, status: int) -> str:
+    return " (no token given: pass --token or set GOLEMITE_TOKEN)" if status == 401 and not args.token else ""
 
 
 def _multipart(fields: dict[str, tuple[str | None, bytes]]) -> tuple[bytes, str]:
@@ -160,8 +198,27 @@ def _multipart(fields: dict[str, tuple[str | None, bytes]]) -> tuple[bytes, str]
     return out + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
+def _segment(text: str) -> str:
+    """One path segment, escaped: a name holding '#', '?' or '/' must not become another URL
+    (`worker delete T 'w#2'` deleted worker w)."""
+    return urllib.parse.quote(text, safe="")
+
+
+def _template_path(args, suffix: str = "") -> str:
+    return f"/v1/templates/{_segment(args.template_id)}{suffix}"
+
+
 def _worker_path(args, suffix: str = "") -> str:
-    return f"/v1/templates/{args.template_id}/workers/{args.name}{suffix}"
+    return _template_path(args, f"/workers/{_segment(args.name)}{suffix}")
+
+
+def _complete_data(args) -> bytes:
+    if not args.hex:
+        return args.data.encode()
+    try:
+        return bytes.fromhex(args.data)
+    except ValueError:
+        raise ClientError(f"--hex data must be pairs of hex digits (e.g. ff00), got {args.data!r}") from None
 
 
 def _read_wasm(path: str) -> bytes:
@@ -188,11 +245,11 @@ def run_client(args) -> object:
             return _request(args, "POST", "/v1/templates", body=body, content_type=ctype)
         if a == "list":
             return _request(args, "GET", "/v1/templates", query={"template-name": args.name})
-        return _request(args, "PUT", f"/v1/templates/{args.template_id}/upload",
+        return _request(args, "PUT", _template_path(args, "/upload"),
                         body=_read_wasm(args.wasm), content_type="application/octet-stream")
     if a == "add":
         body = json.dumps({"name": args.name, "args": args.arg, "env": [list(kv) for kv in args.env]}).encode()
-        return _request(args, "POST", f"/v1/templates/{args.template_id}/workers", body=body,
+        return _request(args, "POST", _template_path(args, "/workers"), body=body,
                         content_type="application/json")
     if a == "get":
         return _request(args, "GET", _worker_path(args))
@@ -203,7 +260,7 @@ def run_client(args) -> object:
     if a == "key":
         return _request(args, "POST", _worker_path(args, "/key"))
     if a == "list":
-        return _request(args, "GET", f"/v1/templates/{args.template_id}/workers",
+        return _request(args, "GET", _template_path(args, "/workers"),
                         query={"filter": args.filter, "count": args.count, "cursor": args.cursor})
     if a in ("invoke", "invoke-and-await"):
         body = json.dumps({"params": _params(args.params)}).encode()
@@ -216,7 +273,7 @@ def run_client(args) -> object:
         return _request(args, "POST", _worker_path(args, "/interrupt"),
                         query={"recover-immediately": "true" if args.recover_immediately else None})
     if a == "complete":
-        body = json.dumps({"oplogIdx": args.oplog_idx, "data": list(args.data.encode())}).encode()
+        body = json.dumps({"oplogIdx": args.oplog_idx, "data": list(_complete_data(args))}).encode()
         return _request(args, "POST", _worker_path(args, "/complete"), body=body, content_type="application/json")
     if a == "oplog":
         return _request(args, "GET", _worker_path(args, "/oplog"), query={"from": args.start, "count": args.count})
@@ -229,10 +286,27 @@ async def _connect(args) -> None:
     import aiohttp
     url = args.url.rstrip("/").replace("http", "ws", 1) + _worker_path(args, "/connect")
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
-    async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(url, headers=headers) as ws:
-            async for msg in ws:
-                print(msg.data, flush=True)
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(url, headers=headers) as ws:
+                async for msg in ws:
+                    if msg.type == aiohttp.WSMsgType.TEXT:
+                        print(msg.data, flush=True)
+                code = ws.close_code
+    except aiohttp.WSServerHandshakeError as e:
+        raise ClientError(f"HTTP {e.status}: {e.message}{_token_hint(args, e.status)}") from None
+    except aiohttp.InvalidURL:
+        raise ClientError(f"invalid --url {args.url!r}") from None
+    except aiohttp.ClientConnectorError as e:
+        raise ClientError(f"cannot reach {args.url}: {e.os_error.strerror or e.os_error}") from None
+    except (aiohttp.ClientError, OSError) as e:
+        raise ClientError(f"lost the connection to {args.url}: {e!r}") from None
+    # The daemon closes normally once the worker is deleted; any other ending (it stopped,
+    # or was killed) is not what the command waits for.
+    if code != aiohttp.WSCloseCode.OK:
+        raise ClientError(f"the connection to {args.url} ended (websocket close code {code}): "
+                          "the daemon stopped or went away")
+    print("golemite: the worker was deleted", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,11 +319,14 @@ def main(argv: list[str] | None = None) -> int:
         with asyncio.Runner(loop_factory=event_loop_factory(args.event_loop)) as runner:
             return runner.run(serve(args))
     if args.command == "accounts":
-        from executor import AlreadyExists, create_account_offline
+        from executor import ExecutorError, create_account_offline
         try:
             token = create_account_offline(args.data_dir, args.name)
-        except AlreadyExists as e:
+        except ExecutorError as e:
             print(f"golemite: {e}", file=sys.stderr)
+            return 1
+        except OSError as e:
+            print(f"golemite: cannot use the data dir {args.data_dir}: {e.strerror or e}", file=sys.stderr)
             return 1
         print(token)
         return 0
@@ -258,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     except ClientError as e:
         print(f"golemite: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C, most often ending `worker connect`
+        return 130
     if result is not None:
         print(json.dumps(result, indent=2))
     return 0

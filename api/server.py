@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import signal
+import socket
 from pathlib import Path
 
 import structlog
@@ -59,8 +61,53 @@ async def serve(args) -> int:
         golemite_logging.detach_loop()
 
 
+def lock_data_dir(data_dir: Path) -> None:
+    """Hold an exclusive lock on the data dir for as long as this process lives (its
+    descriptor is left open on purpose: closing it would release the lock).
+
+    LMDB lets a second process open the environment, and a second daemon on the same data
+    dir would serve beside the first with its own view of every worker: each appending to
+    the same oplogs from its own idea of their ends, acknowledged entries overwritten.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_dir / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise DataDirInUse(f"another golemite daemon (pid {holder}) is serving {data_dir}") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+
+
+class DataDirInUse(Exception):
+    pass
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """Bind the daemon's port before anything else starts, so that a port in use is told at
+    once (not after recovering every worker), and early clients wait in the backlog."""
+    family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                  flags=socket.AI_PASSIVE)[0]
+    return socket.create_server(address, family=family, backlog=1024)
+
+
 async def _serve(args) -> int:
     data_dir = Path(args.data_dir)
+    try:
+        lock_data_dir(data_dir)
+    except DataDirInUse as e:
+        log.error("cannot start", error=str(e))
+        return 1
+    except OSError as e:
+        log.error("cannot start", error=f"cannot use the data dir {data_dir}: {e.strerror or e}")
+        return 1
+    try:
+        sock = listening_socket(args.host, args.port)
+    except OSError as e:
+        log.error("cannot start", error=f"cannot listen on {args.host}:{args.port}: {e.strerror or e}")
+        return 1
     config = ExecutorConfig(
         max_live_workers=args.max_live_workers, max_workers_per_account=args.max_workers_per_account,
         max_memory_mb=args.max_memory_mb, max_invocation_seconds=args.max_invocation_seconds,
@@ -78,7 +125,7 @@ async def _serve(args) -> int:
     # answered them (or stopped their invocations durably) by the time the runner stops.
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=3.0)
     await runner.setup()
-    site = web.TCPSite(runner, args.host, args.port)
+    site = web.SockSite(runner, sock)
     await site.start()
     base = f"http://{args.host}:{args.port}"
     log.info("golemite serving", url=base, data_dir=str(data_dir), durability=args.durability,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 import uuid
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from oplog import AccountRecord, OplogStore, TokenRecord
 
-from .errors import AlreadyExists
+from .errors import AlreadyExists, InvalidRequest, NotFound
 
 DEFAULT_ACCOUNT = "default"
 STORE_DIR = "oplog"   # the LMDB environment's folder inside the data dir
@@ -70,9 +71,20 @@ class Accounts:
         self.store.submit(batch).wait()
 
 
+ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
+
+
 def create_account_offline(data_dir: str | Path, name: str) -> str:
     """Create an account in a data dir the daemon is not running on; returns its token."""
-    store = OplogStore(Path(data_dir) / STORE_DIR)
+    if not ACCOUNT_NAME.match(name):
+        raise InvalidRequest(f"invalid account name {name!r}: 1 to 100 of A-Z a-z 0-9 _ . @ -")
+    store_dir = Path(data_dir) / STORE_DIR
+    if not store_dir.is_dir():
+        # A mistyped --data-dir would otherwise get a new, empty store, and a token that
+        # the daemon (serving the real one) never accepts.
+        raise NotFound(f"no golemite data in {data_dir}: start `golemite serve --data-dir {data_dir}` "
+                       "there once first")
+    store = OplogStore(store_dir)
     try:
         return Accounts(store).create(name)[1]
     finally:

@@ -14,6 +14,7 @@ from tests.helpers import GUESTS, ROOT
 COUNTER = "golemite:counter/api"
 PROMISE = "golemite:promise/api"
 INTERRUPTION = "golemite:interruption/api"
+CART = "golem:it/api"
 
 
 def golemite(*args: str, daemon=None, token: str | None = None, ok: bool = True) -> subprocess.CompletedProcess:
@@ -144,6 +145,123 @@ def test_client_errors_are_one_line_and_exit_1(daemon, tmp_path):
     assert bad_env.returncode == 2 and "KEY=VALUE" in bad_env.stderr
     unreachable = golemite("template", "list", "--url", "http://127.0.0.1:9", "--token", "x", ok=False)
     assert unreachable.returncode == 1 and "cannot reach" in unreachable.stderr
+    assert "--token or set GOLEMITE_TOKEN" in no_token.stderr and "--token" not in wrong.stderr
+    for url in ("http://[::1", "http://a b"):
+        bad_url = golemite("template", "list", "--url", url, "--token", "x", ok=False)
+        assert bad_url.returncode == 1 and "invalid --url" in bad_url.stderr and "Traceback" not in bad_url.stderr
+    bad_hex = golemite("worker", "complete", "t", "w", "3", "xyz", "--hex", daemon=daemon, ok=False)
+    assert bad_hex.returncode == 1 and "hex" in bad_hex.stderr
+
+
+def test_names_with_url_characters_stay_one_path_segment(daemon):
+    # Unescaped, 'victim#2' was cut at the '#' and the command deleted worker 'victim';
+    # 'victim?x=1' likewise; a space made urllib raise a traceback.
+    tid = out("template", "add", "--name", "counter", wasm("counter"), daemon=daemon)[
+        "versionedTemplateId"]["rawTemplateId"]
+    out("worker", "add", tid, "victim", daemon=daemon)
+    for name in ("victim#2", "victim?x=1", "victim/..", "a b"):
+        proc = golemite("worker", "delete", tid, name, daemon=daemon, ok=False)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert "HTTP 400" in proc.stderr or "HTTP 404" in proc.stderr, proc.stderr
+    assert out("worker", "get", tid, "victim", daemon=daemon)["status"] == "Idle"
+    ghost = golemite("worker", "get", f"{tid}#", "victim", daemon=daemon, ok=False)
+    assert ghost.returncode == 1 and "HTTP 404" in ghost.stderr
+
+
+def test_complete_sends_hex_bytes(daemon):
+    ptid = out("template", "add", "--name", "promise", wasm("promise"), daemon=daemon)[
+        "versionedTemplateId"]["rawTemplateId"]
+    (pid,) = out("worker", "invoke-and-await", ptid, "p", f"{PROMISE}/create", daemon=daemon)["result"]
+    assert out("worker", "invoke", ptid, "p", f"{PROMISE}/await", json.dumps([pid]), daemon=daemon) == {}
+    wait_status(daemon, ptid, "p", "Suspended")
+    assert out("worker", "complete", ptid, "p", str(pid["oplog-idx"]), "ff00", "--hex", daemon=daemon) is True
+    wait_status(daemon, ptid, "p", "Idle")
+    log = out("worker", "oplog", ptid, "p", "--count", "1000", daemon=daemon)["entries"]
+    assert [e for e in log if e["type"] == "ExportedFunctionCompleted"][-1]["result"] == [[255, 0]]
+
+
+def _connect(daemon, tid: str, name: str, token: str | None = None) -> subprocess.Popen:
+    argv = ["worker", "connect", tid, name, "--url", daemon.base, "--token",
+            token if token is not None else (daemon.data_dir / "token").read_text().strip()]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOLEMITE_")}
+    return subprocess.Popen([sys.executable, "-m", "api.cli", *argv], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _connected(daemon, tid: str, name: str, proc: subprocess.Popen) -> None:
+    """Wait until `proc` streams: a line the worker prints after the connect reaches it."""
+    deadline = time.monotonic() + 15
+    while True:
+        out("worker", "invoke-and-await", tid, name, f"{CART}/initialize-cart", '["ping"]', daemon=daemon)
+        line = proc.stdout.readline() if _readable(proc.stdout, 0.3) else ""
+        if "ping" in line:
+            return
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise AssertionError(f"connect did not stream: {proc.communicate()[1]}")
+
+
+def _readable(stream, timeout: float) -> bool:
+    import select
+    return bool(select.select([stream], [], [], timeout)[0])
+
+
+def test_connect_ends_by_what_happened(daemon):
+    tid = out("template", "add", "--name", "cart", wasm("shopping-cart"), daemon=daemon)[
+        "versionedTemplateId"]["rawTemplateId"]
+    out("worker", "add", tid, "w", daemon=daemon)
+    # Refused connections: one line, exit 1, no traceback (they printed aiohttp's).
+    for name, token, needle in (("nobody", None, "HTTP 404"), ("w", "wrong", "HTTP 401")):
+        proc = _connect(daemon, tid, name, token)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 1 and needle in err and "Traceback" not in err, err
+    # The worker deleted: the stream is over, exit 0.
+    proc = _connect(daemon, tid, "w")
+    _connected(daemon, tid, "w", proc)
+    out("worker", "delete", tid, "w", daemon=daemon)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "deleted" in err, err
+    # The daemon stopping is not the worker's end: exit 1 (it exited 0, like a deletion).
+    out("worker", "add", tid, "w2", daemon=daemon)
+    proc = _connect(daemon, tid, "w2")
+    _connected(daemon, tid, "w2", proc)
+    assert daemon.stop() == 0
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1 and "Traceback" not in err, err
+
+
+def test_serve_refuses_a_busy_data_dir_or_port_and_bad_options(daemon, tmp_path):
+    from tests.e2e.conftest import free_port
+    # A second daemon on the same data dir served beside the first, and each overwrote the
+    # other's appends to the same oplogs.
+    second = golemite("serve", "--port", str(free_port()), "--data-dir", str(daemon.data_dir), ok=False)
+    assert second.returncode == 1 and "another golemite daemon" in second.stderr, second.stderr
+    assert f"pid {daemon.proc.pid}" in second.stderr
+    # A port in use is told before anything is recovered, without a traceback.
+    busy = golemite("serve", "--port", str(daemon.port), "--data-dir", str(tmp_path / "other"), ok=False)
+    assert busy.returncode == 1 and f"cannot listen on 127.0.0.1:{daemon.port}" in busy.stderr, busy.stderr
+    assert "Traceback" not in busy.stderr and "recovering" not in busy.stderr
+    assert daemon.request("GET", "/healthz")[0] == 200
+    for option, value in (("--port", "85418"), ("--port", "0"), ("--invoke-timeout", "0"),
+                          ("--guest-threads", "0"), ("--max-live-workers", "-1"), ("--max-memory-mb", "x"),
+                          ("--max-workers-per-account", "0"), ("--max-invocation-seconds", "-1"),
+                          ("--invoke-timeout", "nan")):
+        bad = golemite("serve", option, value, "--data-dir", str(tmp_path / "never"), ok=False)
+        assert bad.returncode == 2 and option in bad.stderr and "expected" in bad.stderr, (option, bad.stderr)
+    assert not (tmp_path / "never").exists()
+
+
+def test_accounts_create_refuses_a_data_dir_without_golemite_data_and_odd_names(daemon, tmp_path):
+    missing = golemite("accounts", "create", "alice", "--data-dir", str(tmp_path / "typo"), ok=False)
+    assert missing.returncode == 1 and "no golemite data" in missing.stderr
+    assert not (tmp_path / "typo").exists()
+    (tmp_path / "a-file").write_text("")
+    not_a_dir = golemite("accounts", "create", "alice", "--data-dir", str(tmp_path / "a-file"), ok=False)
+    assert not_a_dir.returncode == 1 and "Traceback" not in not_a_dir.stderr
+    assert daemon.stop() == 0
+    for name in ("", "a b/c", "x" * 101):
+        odd = golemite("accounts", "create", name, "--data-dir", str(daemon.data_dir), ok=False)
+        assert odd.returncode == 1 and "invalid account name" in odd.stderr
 
 
 def test_accounts_create_while_the_daemon_is_stopped(daemon):

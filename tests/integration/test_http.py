@@ -239,6 +239,8 @@ async def test_connect_streams_stdout_and_closes_on_delete(client):
     assert (await client.delete(f"{base}/s", headers=AUTH)).status == 200
     closed = await ws.receive(timeout=5)
     assert closed.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+    # A normal close, saying why: the daemon stopping closes with 1001 (going away) instead.
+    assert ws.close_code == aiohttp.WSCloseCode.OK and closed.extra == "the worker was deleted"
     await ws.close()
 
 
