@@ -477,6 +477,8 @@ class Executor:
             if rec.state == "complete":
                 return self._completed_result(worker, rec)
             fut = worker.key_futures.get(key)
+            if fut is not None and fut.done():
+                fut = worker.resume_keyed(key) or fut  # or it failed for good: its error stands
             if fut is None and rec.state == "pending":
                 # Started before a restart: recovery re-attaches it; wait for the worker to load.
                 worker.resume_requested = True

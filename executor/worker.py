@@ -559,6 +559,19 @@ class Worker:
                 return  # Interrupted, durably; or over some other way
             await asyncio.sleep(0.005)
 
+    def resume_keyed(self, key: str) -> asyncio.Future | None:
+        """A keyed invocation that was interrupted, called again: its first caller heard
+        "interrupted"; this call is the worker's next invocation, which resumes it (SPEC §4),
+        and the interrupted run, completing first, answers it. Returns the future that run
+        settles, or None if `key` is not this interrupted worker's current invocation."""
+        inv = self.current
+        if self.status != INTERRUPTED or inv is None or inv.key != key:
+            return None
+        fut = self.ex.loop.create_future()
+        inv.future = self.key_futures[key] = fut
+        self.resume()
+        return fut
+
     def resume(self) -> None:
         if self.status == INTERRUPTED:
             self.wlog.append(Resume(timestamp=time.time_ns()))

@@ -305,6 +305,26 @@ async def test_next_invocation_resumes_an_interrupted_worker_after_finishing_the
     assert results == [[10], [3]]
 
 
+async def test_calling_an_interrupted_keyed_call_again_resumes_it_and_answers_its_result(harness):
+    # The interrupted call's caller heard "interrupted"; calling again with its key is the
+    # worker's next invocation, which resumes it (SPEC §4), and the key's one run answers.
+    # It answered "interrupted" again and left the worker Interrupted (after a restart it
+    # already resumed).
+    tid = await harness.template("interruption")
+    key = await harness.ex.new_key(A, tid, "w")
+    first = asyncio.ensure_future(harness.call(tid, "w", f"{INTERRUPTION}/run", [4, 50], key=key))
+    await wait_status(harness, tid, "w", "Running", timeout=10)
+    assert await harness.ex.interrupt(A, tid, "w", False) is True
+    with pytest.raises(WorkerInterrupted):
+        await asyncio.wait_for(first, 10)
+    again = await asyncio.wait_for(harness.call(tid, "w", f"{INTERRUPTION}/run", [4, 50], key=key), 10)
+    assert again == [10]
+    assert await harness.call(tid, "w", f"{INTERRUPTION}/run", [4, 50], key=key) == [10]
+    harness.ex.store.flush()
+    log = [type(e).__name__ for _, e in harness.ex.store.read(f"{tid}/w")]
+    assert log.count("ExportedFunctionInvoked") == 1 and log.count("ExportedFunctionCompleted") == 1
+
+
 async def test_interrupting_a_failed_worker_changes_nothing(harness):
     tid = await harness.template("failing")
     with pytest.raises(InvocationFailed):
