@@ -149,6 +149,10 @@ def parser() -> argparse.ArgumentParser:
     p = acc.add_parser("create", help="create an account and print its token")
     p.add_argument("name")
     p.add_argument("--data-dir", default="./data")
+    p = sub.add_parser("backup", help="copy a data dir into a new folder (safe while the daemon serves)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("dest", help="the new folder; `golemite serve --data-dir DEST` runs on it")
+    p.add_argument("--data-dir", default="./data", help="the data dir to copy")
     _client_parser(sub)
     return ap
 
@@ -318,18 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         golemite_logging.configure(fmt, args.log_level)
         with asyncio.Runner(loop_factory=event_loop_factory(args.event_loop)) as runner:
             return runner.run(serve(args))
-    if args.command == "accounts":
-        from executor import ExecutorError, create_account_offline
-        try:
-            token = create_account_offline(args.data_dir, args.name)
-        except ExecutorError as e:
-            print(f"golemite: {e}", file=sys.stderr)
-            return 1
-        except OSError as e:
-            print(f"golemite: cannot use the data dir {args.data_dir}: {e.strerror or e}", file=sys.stderr)
-            return 1
-        print(token)
-        return 0
+    if args.command in ("accounts", "backup"):
+        return _offline(args)
     try:
         result = run_client(args)
     except ClientError as e:
@@ -339,6 +333,24 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     if result is not None:
         print(json.dumps(result, indent=2))
+    return 0
+
+
+def _offline(args) -> int:
+    """Commands that work on a data dir directly, not through the daemon."""
+    from executor import ExecutorError, backup_data_dir, create_account_offline
+    try:
+        if args.command == "backup":
+            size = backup_data_dir(args.data_dir, args.dest)
+            print(json.dumps({"backup": str(args.dest), "storeBytes": size}, indent=2))
+        else:
+            print(create_account_offline(args.data_dir, args.name))
+    except ExecutorError as e:
+        print(f"golemite: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"golemite: {e.filename or args.data_dir}: {e.strerror or e}", file=sys.stderr)
+        return 1
     return 0
 
 

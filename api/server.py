@@ -12,7 +12,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
-from executor import DEFAULT_ACCOUNT, Accounts, Executor, ExecutorConfig
+from executor import DEFAULT_ACCOUNT, TOKEN_FILE, Accounts, Executor, ExecutorConfig
 from oplog.native import status as native_status
 
 from . import logging as golemite_logging
@@ -24,7 +24,7 @@ log = structlog.get_logger("golemite.serve")
 def bootstrap_account(accounts: Accounts, data_dir: Path) -> str:
     """Make sure the default account exists; return its token (SPEC §1)."""
     fixed = os.environ.get("GOLEMITE_TOKEN")
-    token_file = data_dir / "token"
+    token_file = data_dir / TOKEN_FILE
     if accounts.find(DEFAULT_ACCOUNT) is None:
         _, token = accounts.create(DEFAULT_ACCOUNT, fixed)
     elif fixed:
@@ -115,7 +115,7 @@ async def _serve(args) -> int:
     )
     executor = Executor(data_dir, durability=args.durability, config=config)
     token = bootstrap_account(Accounts(executor.store), data_dir)
-    log.info("default account ready", token=token, token_file=str(data_dir / "token"))
+    log.info("default account ready", token=token, token_file=str(data_dir / TOKEN_FILE))
     demo = None
     if args.demo_template:
         demo = await ensure_demo_template(executor, args.demo_template)

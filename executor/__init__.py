@@ -6,6 +6,7 @@ from oplog.native import package_path
 __path__ = package_path(__name__, __path__)
 
 from .accounts import DEFAULT_ACCOUNT, Accounts, create_account_offline
+from .datadir import TOKEN_FILE, backup_data_dir
 from .errors import (
     AlreadyExists, ExecutorError, InvalidRequest, InvocationFailed, InvocationTimeout, LimitExceeded,
     NotFound, ReplayDivergence, WorkerInterrupted,
@@ -14,7 +15,7 @@ from .executor import CONVENTIONS, Executor, ExecutorConfig
 from .worker import Worker
 
 __all__ = [
-    "Accounts", "AlreadyExists", "CONVENTIONS", "create_account_offline", "DEFAULT_ACCOUNT", "Executor", "ExecutorConfig", "ExecutorError",
-    "InvalidRequest", "InvocationFailed", "InvocationTimeout", "LimitExceeded", "NotFound",
-    "ReplayDivergence", "Worker", "WorkerInterrupted",
+    "Accounts", "AlreadyExists", "backup_data_dir", "CONVENTIONS", "create_account_offline", "DEFAULT_ACCOUNT",
+    "Executor", "ExecutorConfig", "ExecutorError", "InvalidRequest", "InvocationFailed", "InvocationTimeout",
+    "LimitExceeded", "NotFound", "ReplayDivergence", "TOKEN_FILE", "Worker", "WorkerInterrupted",
 ]

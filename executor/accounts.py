@@ -11,10 +11,10 @@ from pathlib import Path
 
 from oplog import AccountRecord, OplogStore, TokenRecord
 
-from .errors import AlreadyExists, InvalidRequest, NotFound
+from .datadir import existing_store_dir
+from .errors import AlreadyExists, InvalidRequest
 
 DEFAULT_ACCOUNT = "default"
-STORE_DIR = "oplog"   # the LMDB environment's folder inside the data dir
 
 
 def token_hash(token: str) -> str:
@@ -78,13 +78,9 @@ def create_account_offline(data_dir: str | Path, name: str) -> str:
     """Create an account in a data dir the daemon is not running on; returns its token."""
     if not ACCOUNT_NAME.match(name):
         raise InvalidRequest(f"invalid account name {name!r}: 1 to 100 of A-Z a-z 0-9 _ . @ -")
-    store_dir = Path(data_dir) / STORE_DIR
-    if not store_dir.is_dir():
-        # A mistyped --data-dir would otherwise get a new, empty store, and a token that
-        # the daemon (serving the real one) never accepts.
-        raise NotFound(f"no golemite data in {data_dir}: start `golemite serve --data-dir {data_dir}` "
-                       "there once first")
-    store = OplogStore(store_dir)
+    # A mistyped --data-dir would otherwise get a new, empty store, and a token that the
+    # daemon (serving the real one) never accepts.
+    store = OplogStore(existing_store_dir(data_dir))
     try:
         return Accounts(store).create(name)[1]
     finally:

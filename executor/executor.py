@@ -23,7 +23,7 @@ from oplog import (
     OplogStore, PendingWorkerInvocation, PromiseRecord, WorkerExists, WorkerRecord, promise_key,
 )
 
-from .accounts import STORE_DIR
+from .datadir import STORE_DIR
 from .codec import ValueMismatch, lower_params
 from .engine import EpochTicker, new_engine
 from .guest_pool import GuestPool

@@ -301,3 +301,42 @@ def test_serve_help_lists_every_option_with_its_default():
         assert m, f"{option} or its default is missing from serve --help"
         assert m.group(2) == default, (option, m.group(2))
     assert "{sync,meta,none}" in text
+
+
+def test_backup_while_serving_is_a_data_dir_of_its_own(daemon, tmp_path):
+    from tests.e2e.conftest import Daemon, background, free_port
+    tid = out("template", "add", "--name", "counter", wasm("counter"), daemon=daemon)[
+        "versionedTemplateId"]["rawTemplateId"]
+    for _ in range(5):
+        out("worker", "invoke-and-await", tid, "w", f"{COUNTER}/increment", daemon=daemon)
+
+    def keep_incrementing():
+        for _ in range(200):
+            daemon.invoke(tid, "w", f"{COUNTER}/increment")
+    thread, _ = background(keep_incrementing)  # the copy is taken while commits go on
+    dest = tmp_path / "backup"
+    made = out("backup", str(dest), "--data-dir", str(daemon.data_dir), daemon=None)
+    thread.join(60)
+    assert made["backup"] == str(dest) and made["storeBytes"] > 0
+    assert oct((dest / "token").stat().st_mode & 0o777) == "0o600"
+    final = out("worker", "invoke-and-await", tid, "w", f"{COUNTER}/get", daemon=daemon)["result"][0]
+    assert final == 205
+
+    copy = Daemon(dest, free_port())
+    copy.start()
+    try:
+        status, body = copy.invoke(tid, "w", f"{COUNTER}/get")
+        assert status == 200 and 5 <= body["result"][0] <= 205   # the state as of one commit
+        status, after = copy.invoke(tid, "w", f"{COUNTER}/increment")
+        assert status == 200 and after["result"] == [body["result"][0] + 1]
+        assert copy.request("GET", f"/v1/templates/{tid}")[0] == 200
+    finally:
+        copy.kill()
+    # The original goes on, untouched by the copy or by what was done to it.
+    assert out("worker", "invoke-and-await", tid, "w", f"{COUNTER}/get", daemon=daemon)["result"] == [205]
+
+    again = golemite("backup", str(dest), "--data-dir", str(daemon.data_dir), ok=False)
+    assert again.returncode == 1 and "already exists" in again.stderr
+    nothing = golemite("backup", str(tmp_path / "b2"), "--data-dir", str(tmp_path / "typo"), ok=False)
+    assert nothing.returncode == 1 and "no golemite data" in nothing.stderr
+    assert not (tmp_path / "b2").exists()
