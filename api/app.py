@@ -16,6 +16,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from executor import CONVENTIONS, Accounts, Executor, InvalidRequest
 
 from . import filters, models as M, views
+from .metrics import Histogram
 from .errors import (
     ACCOUNT, REQUEST_ID, Unauthorized, http_exception_response, json_response, new_request_id, to_response,
 )
@@ -62,9 +63,12 @@ async def request_middleware(request: web.Request, handler):
     finally:
         if response is not None:
             status = response.status
-        app[STATS]["requests"][status] += 1
+        elapsed = time.perf_counter() - started
+        stats = app[STATS]
+        stats["requests"][status] += 1
+        stats["durations"].observe(elapsed)
         _access_log().info("request", method=request.method, path=request.path, status=status,
-                           duration_ms=round((time.perf_counter() - started) * 1000, 2), request_id=request_id)
+                           duration_ms=round(elapsed * 1000, 2), request_id=request_id)
     return response
 
 
@@ -374,11 +378,14 @@ METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 async def metrics(request):
     ex = _ex(request)
     store_stats = getattr(ex.store, "stats", {}) or {}
-    requests = request.app[STATS]["requests"]
+    stats = request.app[STATS]
     # (name, type, help, samples: each the part of its line after the name)
     families = (
         ("golemite_http_requests_total", "counter", "HTTP requests answered, by status code.",
-         [f'{{status="{status}"}} {n}' for status, n in sorted(requests.items())]),
+         [f'{{status="{status}"}} {n}' for status, n in sorted(stats["requests"].items())]),
+        ("golemite_http_request_duration_seconds", "histogram",
+         "Time from a request's arrival to its answer (every endpoint; invoke-and-await includes the call).",
+         stats["durations"].samples()),
         ("golemite_invocations_total", "counter", "Invocations that completed with a result.",
          [f" {int(ex.metrics['invocations'])}"]),
         ("golemite_oplog_commits_total", "counter", "Oplog transactions committed (group commits).",
@@ -410,7 +417,7 @@ def create_app(executor: Executor, *, invoke_timeout: float = 60.0, max_body_byt
     app[EXECUTOR] = executor
     app[ACCOUNTS] = Accounts(executor.store)
     app[SETTINGS] = {"invoke_timeout": invoke_timeout}
-    app[STATS] = {"requests": defaultdict(int)}
+    app[STATS] = {"requests": defaultdict(int), "durations": Histogram()}
     r = app.router
     w = "/v1/templates/{templateId}/workers"
     # aiohttp tries the routes under one static prefix in the order they were added:

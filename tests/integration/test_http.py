@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import aiohttp
 import pytest
 from wasmtime import wat2wasm
@@ -213,17 +215,24 @@ async def test_metrics_count_what_happened_in_prometheus_text_format(client, har
     assert samples["golemite_oplog_entries_total"] >= 6  # each call's invocation and completion
     assert samples["golemite_oplog_commits_total"] >= 1
     assert samples["golemite_replays_total"] == 1  # the new worker's first instance
+    # Every request answered before this one is in the duration histogram, in the bucket
+    # of its time: the upload, three calls and the 404.
+    duration = "golemite_http_request_duration_seconds"
+    buckets = [(k, v) for k, v in samples.items() if k.startswith(duration + "_bucket")]
+    assert buckets[-1] == (duration + '_bucket{le="+Inf"}', 5) and samples[duration + "_count"] == 5
+    assert [v for _, v in buckets] == sorted(v for _, v in buckets) and samples[duration + "_sum"] > 0
     (worker,) = harness.ex.workers.values()
     worker.drop_instance()  # evicted: the next call rebuilds it from its oplog
     await increment()
     samples, described = _exposition(await (await client.get("/metrics")).text())
     assert samples["golemite_replays_total"] == 2 and samples["golemite_replay_seconds_total"] > 0
     assert samples["golemite_invocations_total"] == 4
-    # Every metric is described, and only as a counter or a gauge its name fits.
-    families = {name.partition("{")[0] for name in samples}
+    # Every metric is described, with the type its name fits.
+    families = {re.sub(r"_(bucket|sum|count)$", "", name.partition("{")[0]) for name in samples}
     assert families == set(described)
     for name, (kind, help_text) in described.items():
-        assert help_text and kind == ("counter" if name.endswith("_total") else "gauge")
+        expected = "counter" if name.endswith("_total") else "histogram" if name.endswith("_seconds") else "gauge"
+        assert help_text and kind == expected, name
 
 
 async def test_connect_streams_stdout_and_closes_on_delete(client):
