@@ -71,12 +71,12 @@ class Accounts:
         self.store.submit(batch).wait()
 
 
-ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
+ACCOUNT_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,100}")
 
 
 def create_account_offline(data_dir: str | Path, name: str) -> str:
     """Create an account in a data dir the daemon is not running on; returns its token."""
-    if not ACCOUNT_NAME.match(name):
+    if not ACCOUNT_NAME.fullmatch(name):
         raise InvalidRequest(f"invalid account name {name!r}: 1 to 100 of A-Z a-z 0-9 _ . @ -")
     # A mistyped --data-dir would otherwise get a new, empty store, and a token that the
     # daemon (serving the real one) never accepts.

@@ -259,7 +259,7 @@ def test_accounts_create_refuses_a_data_dir_without_golemite_data_and_odd_names(
     not_a_dir = golemite("accounts", "create", "alice", "--data-dir", str(tmp_path / "a-file"), ok=False)
     assert not_a_dir.returncode == 1 and "Traceback" not in not_a_dir.stderr
     assert daemon.stop() == 0
-    for name in ("", "a b/c", "x" * 101):
+    for name in ("", "a b/c", "x" * 101, "alice\n"):
         odd = golemite("accounts", "create", name, "--data-dir", str(daemon.data_dir), ok=False)
         assert odd.returncode == 1 and "invalid account name" in odd.stderr
 
