@@ -34,6 +34,9 @@ _decode_invoke = msgspec.json.Decoder(M.InvokeBody)
 _decode_complete = msgspec.json.Decoder(M.CompleteBody)
 OPEN_PATHS = ("/healthz", "/metrics", "/openapi.json")
 _INTEGER = re.compile(r"-?[0-9]+")
+# A high surrogate escape not followed by a low one, or a low one not preceded by a high one.
+_LONE_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                             rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
 # ------------------------------------------------------------------ middlewares
@@ -114,6 +117,12 @@ async def _body(request: web.Request, decoder):
         raise InvalidRequest("the request body is not valid JSON: a string in it is not valid UTF-8") from None
     except RecursionError:
         raise InvalidRequest("the request body is not valid JSON: its arrays or objects nest too deeply") from None
+    except msgspec.DecodeError:
+        # msgspec calls an escaped lone surrogate ("\ud800") "truncated input".
+        if _LONE_SURROGATE.search(raw):
+            raise InvalidRequest("the request body is not valid JSON: a \\u escape is half of a surrogate "
+                                 "pair (\\ud800 to \\udfff must come as a high-low pair)") from None
+        raise
 
 
 def _int_query(request, name: str, default: int | None = None, minimum: int = 0) -> int | None:

@@ -196,9 +196,13 @@ async def test_bad_invoke_bodies_are_400(client):
     # Invalid UTF-8 inside a string, and arrays nested past the decoder's depth, were 500s.
     deep = b'{"params": [' + b"[" * 5000 + b"]" * 5000 + b"]}"
     for raw, needle in ((b'{"params": ["\xff"]}', "UTF-8"), (b'{"\xff": 1, "params": []}', "UTF-8"),
-                        (deep, "nest")):
+                        (deep, "nest"), (b'{"params": ["\\ud800"]}', "surrogate"),
+                        (b'{"params": ["a\\udc00b"]}', "surrogate")):
         r = await client.post(url, data=raw, headers={**AUTH, "Content-Type": "application/json"})
         await assert_error(r, 400, needle)
+    # msgspec called a lone surrogate "truncated input"; a whole pair is a character like any other.
+    r = await client.post(url.replace("/w/", "/pair/"), data=b'{"params": ["\\ud83d\\ude00"]}', headers=AUTH)
+    assert r.status == 200 and await r.json() == {"result": ["\U0001F600"]}
     r = await client.post(f"/v1/templates/{tid}/workers", data=b'{"name": "\xff"}', headers=AUTH)
     await assert_error(r, 400, "UTF-8")
     assert (await client.get(f"/v1/templates/{tid}/workers/w", headers=AUTH)).status == 404
