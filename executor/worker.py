@@ -61,6 +61,9 @@ class Worker:
         self.recover_immediately = False
         self.interrupt_after_load: bool | None = None   # an interrupt that arrived during replay
         self.resume_requested = False
+        # A wake (a promise completed) that came while a guest call ran: if that call then
+        # suspends, it may have read the promise just before the completion landed.
+        self.woken_while_running = False
         self.deleting = False         # delete_worker is stopping it: its callers hear "deleted"
         self.deleted = False
         # While status changes (and completions of durable invocations) wait for their oplog
@@ -222,6 +225,7 @@ class Worker:
         self.status = RUNNING
         self.ex.touch(self)
         self.dispatched = True
+        self.woken_while_running = False  # as in _drive
         self.ex.pool.call(self.ex.inbox, self._dispatched, self._invoke_on_thread, inv)
 
     def _dispatched(self, outcome, error: BaseException | None) -> None:
@@ -292,6 +296,7 @@ class Worker:
             if self.status != RUNNING:
                 self.status = RUNNING
             self.ex.touch(self)
+            self.woken_while_running = False  # completions before this are visible to the call
             outcome = await self.ex.run_guest(self._invoke_on_thread, inv)
             await self._handle(inv, outcome)
 
@@ -436,7 +441,11 @@ class Worker:
                 self.wlog.append(SuspendEntry(timestamp=time.time_ns(), reason=sig.reason,
                                               wake_at_ns=sig.wake_at_ns))
                 await self._set_status_durably(SUSPENDED)
-                if sig.wake_at_ns is not None:
+                if self.woken_while_running:
+                    # What it waits for may have come between its check and its suspending:
+                    # go round again (it suspends once more if it has not).
+                    self.resume_requested = True
+                elif sig.wake_at_ns is not None:
                     self.schedule_wake(sig.wake_at_ns)
                 return
             if isinstance(sig, GuestExit):
@@ -518,9 +527,13 @@ class Worker:
 
     def wake(self) -> None:
         """A promise this worker may wait for completed, or its sleep is due."""
-        if self.status == SUSPENDED and not self.deleted:
+        if self.deleted:
+            return
+        if self.status == SUSPENDED:
             self.resume_requested = True
             self.kick()
+        else:
+            self.woken_while_running = True
 
     def interrupt(self, recover_immediately: bool) -> bool:
         if self.status == RUNNING and self.instance is not None:

@@ -56,6 +56,39 @@ async def test_promise_suspends_and_completion_wakes_the_worker(harness):
     assert harness.ex.get_worker(A, tid, "p").status == "Idle"
 
 
+async def test_a_completion_landing_while_the_guest_decides_to_suspend_still_wakes_it(harness):
+    # The guest reads the promise as pending; before it has suspended, the completion
+    # commits and wakes the worker, which is still Running then. That wake was dropped and
+    # the worker stayed Suspended with its promise complete (found by a crash audit: a
+    # promise completed while its worker was rebuilt by interrupt?recover-immediately).
+    tid = await harness.template("promise")
+    pid = (await harness.call(tid, "p", f"{PROMISE}/create"))[0]
+    idx = pid["oplog-idx"]
+    loop = asyncio.get_running_loop()
+    completed = []
+
+    class CompleteRightAfterReading:
+        """The worker's services, but the promise completes just after the guest read it."""
+
+        def __init__(self, services):
+            self.services = services
+
+        def __getattr__(self, name):
+            return getattr(self.services, name)
+
+        def promise_state(self, template_id, worker_name, i):
+            state = self.services.promise_state(template_id, worker_name, i)
+            if not state[0] and not completed:  # on the guest thread, before it raises Suspend
+                completed.append(asyncio.run_coroutine_threadsafe(
+                    harness.ex.complete_promise(A, tid, "p", idx, b"hi"), loop).result(10))
+            return state
+    host_state = harness.ex.get_worker(A, tid, "p").instance.state  # live since the create call
+    host_state.services = CompleteRightAfterReading(host_state.services)
+    result = await asyncio.wait_for(harness.call(tid, "p", f"{PROMISE}/await", [pid]), 10)
+    assert completed == [True] and result == [list(b"hi")]
+    assert harness.ex.get_worker(A, tid, "p").status == "Idle"
+
+
 async def test_promise_survives_restart_while_suspended(harness):
     tid = await harness.template("promise")
     pid = (await harness.call(tid, "p", f"{PROMISE}/create"))[0]
