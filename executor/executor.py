@@ -19,8 +19,9 @@ from typing import Any
 import structlog
 
 from oplog import (
-    DEFAULT_THREAD_POLICY, CompletePromise, Create, CreatePromise, ExportedFunctionCompleted, InvocationKeyRecord,
-    OplogStore, PendingWorkerInvocation, PromiseRecord, WorkerExists, WorkerRecord, promise_key,
+    DEFAULT_THREAD_POLICY, CompletePromise, Create, CreatePromise, ExportedFunctionCompleted, Interrupted,
+    InvocationKeyRecord, OplogStore, PendingWorkerInvocation, PromiseRecord, Resume, WorkerExists, WorkerRecord,
+    promise_key,
 )
 
 from .datadir import STORE_DIR
@@ -41,6 +42,7 @@ log = structlog.get_logger(__name__)
 
 WORKER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$")
 CONVENTIONS = ("component", "stdio")
+_TAIL_CHUNK = 64  # entries read at a time when looking back through a log from its end
 _MAX_KEY_CHARS = 100  # keys are uuids (36); 100 characters stay under LMDB's 511-byte key limit
 UNFINISHED = (RUNNING, RETRYING, SUSPENDED)
 
@@ -176,13 +178,28 @@ class Executor:
 
     def _invocation_in_flight(self, key: str, rec: WorkerRecord) -> bool:
         """Did the worker stop inside an invocation? Its row is not rewritten per call, the log tells."""
-        if rec.status in (INTERRUPTED, FAILED, EXITED):
+        if rec.status in (FAILED, EXITED):
             return False
         last = self.store.committed_last_index(key)
+        if rec.status == INTERRUPTED:
+            return self._resumed_since_interrupted(key, last)
         if last <= 1:
             return False
         entry = self.store.read(key, last, 1)[0][1]
         return not isinstance(entry, (ExportedFunctionCompleted, Create))
+
+    def _resumed_since_interrupted(self, key: str, last: int) -> bool:
+        """A worker whose row says Interrupted was resumed if a Resume entry follows its
+        last Interrupted entry: /resume answers once that entry is durable, before the
+        resumed run has changed the row, and a crash in between must not lose it."""
+        end = last
+        while end >= 1:
+            start = max(1, end - _TAIL_CHUNK + 1)
+            for _, entry in reversed(self.store.read(key, start, end - start + 1)):
+                if isinstance(entry, (Resume, Interrupted)):
+                    return isinstance(entry, Resume)
+            end = start - 1
+        return False
 
     async def close(self) -> None:
         if self._closed:

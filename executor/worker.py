@@ -588,6 +588,9 @@ class Worker:
     def resume(self) -> None:
         if self.status == INTERRUPTED:
             self.wlog.append(Resume(timestamp=time.time_ns()))
+            # Running from now on, while it is rebuilt too (an interrupt then stops it once
+            # loaded); the row says so with the Resume entry, for the API and for recovery.
+            self._set_status(RUNNING)
             self.resume_requested = True
             self.kick()
 

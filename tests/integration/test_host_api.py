@@ -358,6 +358,25 @@ async def test_calling_an_interrupted_keyed_call_again_resumes_it_and_answers_it
     assert log.count("ExportedFunctionInvoked") == 1 and log.count("ExportedFunctionCompleted") == 1
 
 
+async def test_an_acknowledged_resume_survives_a_restart_before_the_resumed_run_ends(harness):
+    # /resume answers once its Resume entry is durable; the worker's row still said
+    # Interrupted, and recovery trusted the row: after a restart (or SIGKILL) the worker
+    # stayed Interrupted for good (found by a crash audit, 10 rounds of 10).
+    tid = await harness.template("interruption")
+    first = asyncio.ensure_future(harness.call(tid, "w", f"{INTERRUPTION}/run", [60, 50]))
+    await wait_status(harness, tid, "w", "Running", timeout=10)
+    assert await harness.ex.interrupt(A, tid, "w", False) is True
+    with pytest.raises(WorkerInterrupted):
+        await asyncio.wait_for(first, 10)
+    await harness.ex.resume(A, tid, "w")
+    assert harness.ex.get_worker(A, tid, "w").shown_record().status == "Running"  # it showed Interrupted
+    await harness.reopen()  # the resumed run is stopped by the shutdown, well before its 3 s
+    await wait_status(harness, tid, "w", "Idle", timeout=20)
+    harness.ex.store.flush()
+    results = [e.result for _, e in harness.ex.store.read(f"{tid}/w") if type(e).__name__ == "ExportedFunctionCompleted"]
+    assert results == [[1830]]
+
+
 async def test_interrupting_a_failed_worker_changes_nothing(harness):
     tid = await harness.template("failing")
     with pytest.raises(InvocationFailed):
