@@ -19,7 +19,7 @@ from typing import Any
 from wasmtime import Store, WasiConfig, WasmtimeError
 
 from oplog import (
-    Entry, Error, ExportedFunctionCompleted, ExportedFunctionInvoked, Exited, PendingWorkerInvocation,
+    Entry, Error, ExportedFunctionCompleted, ExportedFunctionInvoked, Exited, Jump, PendingWorkerInvocation,
 )
 
 from .codec import ValueMismatch, lower_params
@@ -284,12 +284,21 @@ class WorkerInstance:
         cursor = ReplayCursor(entries)
         self.state.cursor = cursor
         skip = cursor.skip
+        for begin, end in cursor.abandoned:
+            # The abandoned region runs again from its start; say so in the log, or the
+            # next replay would take its first Begin for a region that never ended.
+            self.state.append(Jump(timestamp=time.time_ns(), start=begin, end=end))
         completed: set[int] = set()
         started_pending: set[int] = set()
         pending: list[tuple[int, PendingWorkerInvocation]] = []
         current = None
         errors = 0
         for idx, e in entries:
+            if isinstance(e, PendingWorkerInvocation):
+                # Queued from outside and acknowledged: a jump or an abandoned region in the
+                # guest's run does not undo it.
+                pending.append((idx, e))
+                continue
             if idx in skip:
                 continue
             if isinstance(e, ExportedFunctionInvoked):
@@ -300,8 +309,6 @@ class WorkerInstance:
             elif isinstance(e, ExportedFunctionCompleted) and current is not None:
                 completed.add(current)
                 current = None
-            elif isinstance(e, PendingWorkerInvocation):
-                pending.append((idx, e))
             elif isinstance(e, Error) and current is not None:
                 errors += 1
             elif isinstance(e, Exited):

@@ -20,12 +20,25 @@ BOOKKEEPING = (Create, PendingWorkerInvocation, CompletePromise, Suspend, Interr
 
 def skipped_indexes(entries: list[tuple[int, Entry]]) -> set[int]:
     """Indexes that replay must ignore: jumped-over regions and unfinished atomic regions."""
+    return replay_plan(entries)[0]
+
+
+def replay_plan(entries: list[tuple[int, Entry]]) -> tuple[set[int], list[tuple[int, int]]]:
+    """The indexes replay ignores, and the atomic regions abandoned at the end of the log.
+
+    A region abandoned (the worker crashed or was interrupted inside it) runs again whole
+    and live: its entries are skipped, and the caller records that with a `Jump` over them
+    before the region runs again, so that no later replay takes the first run's Begin for
+    a region still open. A region the worker suspended inside (a sleep, a promise) is not
+    abandoned: replay goes through it and the guest goes on from where it suspended.
+    """
     skip: set[int] = set()
     for idx, e in entries:
         if isinstance(e, Jump):
             skip.update(range(e.start, e.end + 1))
     open_regions: dict[int, int] = {}
     last = entries[-1][0] if entries else 0
+    guest_at = stopped_at = suspended_at = 0
     for idx, e in entries:
         if idx in skip:
             continue
@@ -38,20 +51,33 @@ def skipped_indexes(entries: list[tuple[int, Entry]]) -> set[int]:
             for begin in list(open_regions):
                 skip.update(range(begin, idx))
             open_regions.clear()
-    for begin in open_regions:  # still open at the end of the log (a crash inside it)
+        if isinstance(e, Suspend):
+            suspended_at = idx
+        elif isinstance(e, (Interrupted, Error)):
+            stopped_at = idx
+        elif not isinstance(e, BOOKKEEPING):
+            guest_at = idx
+    abandoned: list[tuple[int, int]] = []
+    if open_regions and suspended_at <= max(guest_at, stopped_at):
+        # Still open at the end of the log, and not because the guest is suspended in it.
+        begin = min(open_regions)
         skip.update(range(begin, last + 1))
-    return skip
+        abandoned.append((begin, last))
+    return skip, abandoned
 
 
 class ReplayCursor:
     """Position in the recorded log; `next()` gives the next guest-driven entry or None."""
 
-    __slots__ = ("entries", "pos", "skip")
+    __slots__ = ("abandoned", "entries", "pos", "skip")
 
     def __init__(self, entries: list[tuple[int, Entry]], skip: set[int] | None = None):
         self.entries = entries
         self.pos = 0
-        self.skip = skipped_indexes(entries) if skip is None else skip
+        self.abandoned: list[tuple[int, int]] = []
+        if skip is None:
+            skip, self.abandoned = replay_plan(entries)
+        self.skip = skip
 
     def _advance(self) -> None:
         entries, skip = self.entries, self.skip
