@@ -128,6 +128,10 @@ class Services:
             batch.delete("promises", key)
             self.ex.store.submit(batch)
 
+    def last_oplog_index(self, state) -> int:
+        """The index of the last entry of the worker's log, appends not yet durable included."""
+        return self.ex.store.last_index(state.identity.worker_key)
+
     def threads_scarce(self) -> bool:
         return self.ex.pool.scarce()
 

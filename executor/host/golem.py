@@ -95,13 +95,16 @@ def get_self_uri(state: HostState, function_name: str):
 
 def get_oplog_index(state: HostState) -> int:
     name = "golem:api/host/get-oplog-index"
-    if state.persistence != "persist-nothing":
-        item = state.cursor.next()
-        if item is not None:
-            idx, entry = item
-            if type(entry) is not ImportedFunctionInvoked or entry.function != name:
-                raise divergence(idx, entry, name)
-            return entry.response
+    if state.persistence == "persist-nothing":
+        # Nothing records this call, so no entry is its own: the log's last index. (An
+        # entry written here would be met by a later replay that does not ask for it.)
+        return state.services.last_oplog_index(state)
+    item = state.cursor.next()
+    if item is not None:
+        idx, entry = item
+        if type(entry) is not ImportedFunctionInvoked or entry.function != name:
+            raise divergence(idx, entry, name)
+        return entry.response
     # The answer is the index of the entry that records this very call.
     return state.append_at(lambda i: ImportedFunctionInvoked(
         timestamp=time.time_ns(), function=name, response=i, kind="read-local"))
@@ -122,6 +125,9 @@ def oplog_commit(state: HostState, replicas: int) -> None:
 
 
 def mark_begin(state: HostState) -> int:
+    if state.persistence == "persist-nothing":
+        # Nothing is recorded, so there is nothing to re-run whole: no region.
+        return state.services.last_oplog_index(state)
     item = state.replaying_entry(BeginAtomicRegion, "mark-begin-operation")
     if item is not None:
         return item[0]
@@ -129,6 +135,8 @@ def mark_begin(state: HostState) -> int:
 
 
 def mark_end(state: HostState, begin: int) -> None:
+    if state.persistence == "persist-nothing":
+        return
     if state.replaying_entry(EndAtomicRegion, "mark-end-operation") is None:
         state.append(EndAtomicRegion(timestamp=time.time_ns(), begin_index=begin))
 
@@ -142,7 +150,8 @@ def get_retry_policy(state: HostState):
 def set_retry_policy(state: HostState, p) -> None:
     policy = RetryPolicy(getattr(p, "max-attempts"), getattr(p, "min-delay"),
                          getattr(p, "max-delay"), getattr(p, "multiplier"))
-    if state.replaying_entry(ChangeRetryPolicy, "set-retry-policy") is None:
+    if state.persistence != "persist-nothing" and state.replaying_entry(ChangeRetryPolicy,
+                                                                         "set-retry-policy") is None:
         state.append(ChangeRetryPolicy(timestamp=time.time_ns(), max_attempts=policy.max_attempts,
                                        min_delay_ns=policy.min_delay_ns, max_delay_ns=policy.max_delay_ns,
                                        multiplier=policy.multiplier))

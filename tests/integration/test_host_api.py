@@ -258,6 +258,26 @@ async def test_persist_nothing_records_nothing_and_replays(harness):
     assert await harness.call(tid, "n", f"{RUNTIME}/get-persistence") == [{"smart": None}]
 
 
+async def test_host_calls_under_persist_nothing_leave_nothing_for_replay_to_meet(harness):
+    # get-oplog-index, set-retry-policy and atomic regions appended entries even under
+    # persist-nothing; the next replay (which runs those calls unrecorded) met them where
+    # it expected the next call and failed the worker for good ("replay diverged").
+    tid = await harness.template("runtime")
+    await harness.call(tid, "n", f"{RUNTIME}/set-persistence", ["persist-nothing"])
+    before = harness.ex.store.last_index(f"{tid}/n")
+    assert await harness.call(tid, "n", f"{RUNTIME}/oplog-index") == [before + 1]  # the log's end then
+    policy = {"max-attempts": 4, "min-delay": 10_000_000, "max-delay": 20_000_000, "multiplier": 2}
+    await harness.call(tid, "n", f"{RUNTIME}/set-retry", [policy])
+    await harness.call(tid, "n", f"{RUNTIME}/atomic-region", [False])
+    await harness.call(tid, "n", f"{RUNTIME}/set-persistence", ["smart"])
+    harness.ex.store.flush()
+    recorded = {type(e).__name__ for _, e in harness.ex.store.read(f"{tid}/n")[before:]}
+    assert not recorded & {"ImportedFunctionInvoked", "ChangeRetryPolicy", "BeginAtomicRegion", "EndAtomicRegion"}
+    await harness.reopen()
+    assert await harness.call(tid, "n", f"{RUNTIME}/get-persistence") == [{"smart": None}]
+    assert harness.ex.get_worker(A, tid, "n").status == "Idle"
+
+
 async def test_idempotency_key_self_uri_and_oplog_index(harness):
     tid = await harness.template("runtime")
     k1 = (await harness.call(tid, "i", f"{RUNTIME}/idempotency-key"))[0]
