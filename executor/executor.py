@@ -405,7 +405,10 @@ class Executor:
         for k, _ in self.store.scan("promises", prefix=f"{template_id}/{name}/"):
             batch.delete("promises", k)
         await self.store.commit(batch)
-        self.workers.pop(w.key, None)
+        # A call during that commit may have made the name anew (the store counts the old
+        # log as gone once the batch is submitted): that worker stays.
+        if self.workers.get(w.key) is w:
+            del self.workers[w.key]
         counts = self._worker_counts()
         counts[account_id] = max(0, counts.get(account_id, 0) - 1)
         for q in list(w.listeners):

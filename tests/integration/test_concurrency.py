@@ -50,3 +50,31 @@ async def test_delete_a_worker_in_the_middle_of_a_call(harness):
         await asyncio.wait_for(call, 5)
     assert harness.ex.store.read(f"{tid}/d") == []
     assert await harness.call(tid, "d", "golemite:interruption/api/run", [2, 1]) == [3]
+
+
+async def test_a_worker_recreated_while_its_deletion_commits_is_the_one_kept(harness):
+    # A call arriving while the delete's batch commits may create the name afresh (the
+    # store already counts the old log as gone). The delete then removed that new worker
+    # from the executor's map: it ran on as an orphan, a later call built a third worker
+    # from the row, and two instances appended to one log (a race audit: acknowledged
+    # invokes ran twice, and the next replay failed the worker).
+    tid = await harness.template("counter")
+    key = f"{tid}/d"
+    for _ in range(20):
+        await harness.call(tid, "d", f"{COUNTER}/increment")
+        deleting = asyncio.ensure_future(harness.ex.delete_worker(A, tid, "d"))
+        invokes = []
+        while not deleting.done():  # one invoke per turn of the loop, all through the delete
+            invokes.append(asyncio.ensure_future(harness.ex.invoke(A, tid, "d", f"{COUNTER}/increment", [])))
+            await asyncio.sleep(0)
+        await deleting
+        acknowledged = sum(1 for r in await asyncio.gather(*invokes, return_exceptions=True) if r is None)
+        if harness.ex.store.get("workers", key) is None:
+            assert acknowledged == 0 and key not in harness.ex.workers
+            continue
+        # Re-created: the registered worker is the one with the log, and it runs every
+        # acknowledged invoke exactly once.
+        worker = harness.ex.workers[key]
+        assert not worker.deleted
+        assert await harness.call(tid, "d", f"{COUNTER}/get") == [acknowledged]
+        await harness.ex.delete_worker(A, tid, "d")
