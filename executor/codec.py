@@ -25,6 +25,7 @@ Lower = Callable[[Any], Any]
 Lift = Callable[[Any], Any]
 
 F32_MAX = 3.4028234663852886e38  # the largest finite f32
+_INT64_MIN, _UINT64_MAX = -(1 << 63), (1 << 64) - 1  # the integers the oplog's msgpack can hold
 
 
 class ValueMismatch(ValueError):
@@ -154,10 +155,15 @@ def _build_lowerer(t: T.WitType) -> Lower:
         limit = F32_MAX if isinstance(t, T.F32) else sys.float_info.max
 
         def low_float(v):
-            if type(v) is float or type(v) is int:
+            if type(v) is float or (type(v) is int and _INT64_MIN <= v <= _UINT64_MAX):
                 if -limit <= v <= limit:
                     return float(v)
                 raise ValueMismatch(f"{name} (a number from {-limit:g} to {limit:g})", v)
+            if type(v) is int:
+                # The params are recorded as sent, and an integer literal past 64 bits
+                # cannot be: the same number with an exponent can (1e30, not 10**30 digits).
+                raise ValueMismatch(f"{name} (a number; an integer literal past 64 bits must be written "
+                                    "with an exponent)", Found("a longer integer"))
             raise ValueMismatch(f"{name} (a number)", v)
         return low_float
     if isinstance(t, T.Chr):

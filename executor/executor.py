@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import structlog
 
 from oplog import (
@@ -467,6 +468,11 @@ class Executor:
                 raise InvalidRequest(f"invalid params for {info.name}: {e}") from None
         if info.params:
             raise InvalidRequest(f"{info.name} takes parameters; the stdio convention needs a function without any")
+        try:
+            msgspec.msgpack.encode(params)  # recorded as given: it must fit the oplog
+        except OverflowError:
+            raise InvalidRequest("invalid params: integers must be from -2^63 to 2^64-1 (write larger numbers "
+                                 "with an exponent, as floats)") from None
         return info.name, None
 
     async def new_key(self, account_id: str, template_id: str, name: str) -> str:

@@ -16,10 +16,12 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from wasmtime import Store, WasiConfig, WasmtimeError
 
 from oplog import (
-    Entry, Error, ExportedFunctionCompleted, ExportedFunctionInvoked, Exited, Jump, PendingWorkerInvocation,
+    Entry, Error, ExportedFunctionCompleted, ExportedFunctionInvoked, Exited, InvocationRejected, Jump,
+    PendingWorkerInvocation,
 )
 
 from .codec import ValueMismatch, lower_params
@@ -299,6 +301,9 @@ class WorkerInstance:
                 # guest's run does not undo it.
                 pending.append((idx, e))
                 continue
+            if isinstance(e, InvocationRejected):
+                started_pending.add(e.pending_idx)  # its turn came and went
+                continue
             if idx in skip:
                 continue
             if isinstance(e, ExportedFunctionInvoked):
@@ -417,10 +422,16 @@ def _normal(v: Any) -> Any:
 
 
 def _parse_stdio(out: bytes) -> Any:
+    """stdout as the result: JSON if it is JSON (strictly: `NaN` is text), else the text.
+
+    JSON the oplog cannot record (an integer past 64 bits) is kept as its text too: the
+    result is recorded before it is answered, and failing there failed the worker."""
     text = out.decode("utf-8", errors="replace").strip()
     if not text:
         return None
     try:
-        return json.loads(text)
-    except ValueError:
+        value = msgspec.json.decode(text)
+        msgspec.msgpack.encode(value)
+    except (msgspec.DecodeError, OverflowError):
         return text
+    return value

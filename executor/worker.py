@@ -17,7 +17,7 @@ import msgspec
 import structlog
 
 from oplog import (
-    Error, Exited, Interrupted, InvocationKeyRecord, Resume, Suspend as SuspendEntry,
+    Error, Exited, Interrupted, InvocationKeyRecord, InvocationRejected, Resume, Suspend as SuspendEntry,
     WorkerRecord,
 )
 
@@ -429,7 +429,16 @@ class Worker:
             self._completed(inv)
             return
         if isinstance(outcome, Rejected):
-            self._done_with(inv)  # nothing was recorded; the instance is untouched
+            # Nothing ran and the instance is untouched. A call queued with invoke has its
+            # caller gone: its refusal is recorded (or recovery would queue it again, to run
+            # out of its turn) and shown as the worker's last error.
+            if inv.pending_idx is not None:
+                self.wlog.append(InvocationRejected(timestamp=time.time_ns(), pending_idx=inv.pending_idx,
+                                                    reason=outcome.message))
+                self.last_error = outcome.message
+            self._done_with(inv)
+            if inv.pending_idx is not None:
+                self.save()
             _fail_future(inv.future, InvalidRequest(outcome.message))
             return
         self.drop_instance()

@@ -177,6 +177,15 @@ class PendingWorkerInvocation(Entry, tag="PendingWorkerInvocation"):
     calling_convention: str = "component"
 
 
+class InvocationRejected(Entry, tag="InvocationRejected"):
+    """The invocation queued at `pending_idx` was refused when its turn came (its params
+    did not fit, e.g. a resource handle that does not exist): it never ran, and recovery
+    does not queue it again."""
+
+    pending_idx: int
+    reason: str
+
+
 class ChangePersistenceLevel(Entry, tag="ChangePersistenceLevel"):
     """The guest changed its persistence level."""
 
@@ -203,6 +212,7 @@ AnyEntry = Union[
     BeginRemoteWrite,
     EndRemoteWrite,
     PendingWorkerInvocation,
+    InvocationRejected,
     ChangePersistenceLevel,
 ]
 

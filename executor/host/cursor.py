@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from oplog import (
     BeginAtomicRegion, CompletePromise, Create, EndAtomicRegion, Entry, Error, Interrupted,
-    Jump, NoOp, PendingWorkerInvocation, Resume, Suspend,
+    InvocationRejected, Jump, NoOp, PendingWorkerInvocation, Resume, Suspend,
 )
 
 # Entries the guest never asks for: replay steps over them.
-BOOKKEEPING = (Create, PendingWorkerInvocation, CompletePromise, Suspend, Interrupted,
-               Resume, Error, NoOp, Jump)
+BOOKKEEPING = (Create, PendingWorkerInvocation, InvocationRejected, CompletePromise, Suspend,
+               Interrupted, Resume, Error, NoOp, Jump)
 
 
 def skipped_indexes(entries: list[tuple[int, Entry]]) -> set[int]:

@@ -205,6 +205,22 @@ async def test_stdio_calling_convention(harness):
     assert await harness.call(tid, "s", "run", 4, convention="stdio") == 8
 
 
+async def test_stdio_numbers_the_oplog_cannot_hold(harness):
+    # Doubling 10^19 prints 20000000000000000000, past 64 bits: recording that result
+    # failed, and the worker was Failed for good. It is answered as its text now.
+    tid = await harness.template("stdio")
+    assert await harness.call(tid, "s", "run", 10**19, convention="stdio") == "20000000000000000000"
+    # A param past 64 bits cannot be recorded as sent: refused before anything is written.
+    with pytest.raises(InvalidRequest, match="integers must be from"):
+        await harness.call(tid, "s", "run", 2**70, convention="stdio")
+    types = await harness.template("types")
+    with pytest.raises(InvalidRequest, match="past 64 bits"):
+        await harness.call(types, "t", "golemite:types/api/echo-f64", [2**70])
+    assert await harness.call(types, "t", "golemite:types/api/echo-f64", [1e21]) == [1e21]
+    assert await harness.call(tid, "s", "run", 4, convention="stdio") == 8
+    assert harness.ex.get_worker(DEFAULT_ACCOUNT, tid, "s").status == "Idle"
+
+
 async def test_guest_exit_makes_the_worker_exited(harness):
     tid = await harness.template("failing")
     await harness.call(tid, "x", "golemite:failing/api/add", [4])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from executor import DEFAULT_ACCOUNT as A
@@ -40,3 +42,25 @@ async def test_bad_handles_are_rejected(harness):
     assert w.status == "Idle"
     harness.ex.store.flush()
     assert [type(e).__name__ for _, e in harness.ex.store.read(w.key)] == ["Create"]  # nothing recorded
+
+
+async def test_a_queued_call_refused_at_its_turn_is_recorded_and_not_run_again(harness):
+    # invoke queues `inc` of handle 2 before that handle exists: its turn comes, it is
+    # refused (nobody waits to hear it). It left no trace, so the next process queued it
+    # again from its PendingWorkerInvocation, where it ran against the handle 2 made
+    # since: out of its turn, and into a counter that did not exist when it was sent.
+    tid = await harness.template("resources")
+    h1, h2 = f"worker://{tid}/r/1", f"worker://{tid}/r/2"
+    await harness.ex.invoke(A, tid, "r", f"{API}/counter/inc", [h2, 100])
+    w = harness.ex.get_worker(A, tid, "r")
+    while w.queue or w.current is not None:
+        await asyncio.sleep(0.01)
+    assert w.last_error and "does not exist" in w.last_error
+    assert await harness.call(tid, "r", f"{API}/counter/new", ["one"]) == [h1]
+    assert await harness.call(tid, "r", f"{API}/counter/new", ["two"]) == [h2]
+    harness.ex.store.flush()
+    kinds = [type(e).__name__ for _, e in harness.ex.store.read(w.key)]
+    assert "InvocationRejected" in kinds
+    await harness.reopen()
+    assert await harness.call(tid, "r", f"{API}/counter/get", [h2]) == [0]
+    assert harness.ex.get_worker(A, tid, "r").metadata_record().pending_count == 0

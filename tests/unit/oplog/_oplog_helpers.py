@@ -123,6 +123,9 @@ ENTRIES = {
         invocation_key=maybe_text,
         calling_convention=st.sampled_from(["component", "stdio"]),
     ),
+    "InvocationRejected": st.builds(
+        oplog.InvocationRejected, timestamp=timestamps, pending_idx=small, reason=st.text(),
+    ),
     "ChangePersistenceLevel": st.builds(
         oplog.ChangePersistenceLevel,
         timestamp=timestamps,
