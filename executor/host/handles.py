@@ -32,10 +32,11 @@ class HandleTable:
     def lookup(self, uri: str) -> tuple[int, Any]:
         if not uri.startswith(self.prefix):
             raise HandleError(f"{uri!r} is not a resource handle of this worker ({self.prefix}N)")
-        try:
-            handle_id = int(uri[len(self.prefix):])
-        except ValueError:
-            raise HandleError(f"{uri!r} does not end in a handle number") from None
+        number = uri[len(self.prefix):]
+        # Exactly as handed out: int() would also take '01', ' 1', '+1' or other digits.
+        if not (number.isascii() and number.isdigit()) or number.startswith("0"):
+            raise HandleError(f"{uri!r} does not end in a handle number")
+        handle_id = int(number)
         resource = self._live.get(handle_id)
         if resource is None:
             raise HandleError(f"resource handle {uri} does not exist (dropped, or never handed out)")

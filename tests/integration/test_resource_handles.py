@@ -38,10 +38,18 @@ async def test_bad_handles_are_rejected(harness):
         await harness.call(tid, "r", f"{API}/counter/get", ["not a handle"])
     with pytest.raises(InvalidRequest, match="not a resource handle of this worker"):
         await harness.call(tid, "r", f"{API}/counter/get", [f"worker://{tid}/other/1"])
+    (h1,) = await harness.call(tid, "r", f"{API}/counter/new", ["one"])
+    for spelled in ("01", " 1", "+1", "\uff11", "1 "):  # all were handle 1 to int()
+        with pytest.raises(InvalidRequest, match="does not end in a handle number"):
+            await harness.call(tid, "r", f"{API}/counter/get", [h1[:-1] + spelled])
+    assert await harness.call(tid, "r", f"{API}/counter/get", [h1]) == [0]
     w = harness.ex.get_worker(A, tid, "r")
     assert w.status == "Idle"
     harness.ex.store.flush()
-    assert [type(e).__name__ for _, e in harness.ex.store.read(w.key)] == ["Create"]  # nothing recorded
+    # Nothing recorded for the refused calls: only the one that made handle 1 ran.
+    assert [type(e).__name__ for _, e in harness.ex.store.read(w.key)] == [
+        "Create", "ExportedFunctionInvoked", "ExportedFunctionCompleted",
+        "ExportedFunctionInvoked", "ExportedFunctionCompleted"]
 
 
 async def test_a_queued_call_refused_at_its_turn_is_recorded_and_not_run_again(harness):
