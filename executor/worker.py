@@ -21,10 +21,10 @@ from oplog import (
     WorkerRecord,
 )
 
-from .errors import InvalidRequest, InvocationFailed, NotFound, WorkerInterrupted
+from .errors import InvalidRequest, InvocationFailed, NotFound, ReplayDivergence, WorkerInterrupted
 from .guest_pool import current_burst
 from .host import GuestExit, Interrupt, Jumped, Suspend
-from .host.state import RetryPolicy, WorkerIdentity
+from .host.state import RetryPolicy, UnknownRemoteWrite, WorkerIdentity
 from .instance import Completed, Invocation, Rejected, Stopped, Trapped, WorkerInstance
 from .worker_log import LogBurst, Puts, WorkerLog
 
@@ -280,7 +280,9 @@ class Worker:
             if self.instance is None:
                 ok = await self._load()
                 if not ok:
-                    continue
+                    if self.status in (FAILED, EXITED):
+                        continue  # the top of the loop answers the queue
+                    return  # could not start: its callers heard why; the next call tries again
                 if self.interrupt_after_load is not None:
                     recover, self.interrupt_after_load = self.interrupt_after_load, None
                     if not recover:
@@ -343,9 +345,13 @@ class Worker:
         await self.wlog.durable()  # replay reads committed entries only
         try:
             inst, result = await self.ex.run_guest(self._build_and_replay)
-        except Exception as e:  # noqa: BLE001 - divergence or broken template: the worker fails
-            log.warning("replay failed", worker=self.key, error=str(e))
-            self._fail(f"recovery failed: {e}")
+        except (ReplayDivergence, UnknownRemoteWrite) as diverged:  # the log says it cannot go on
+            log.warning("replay failed", worker=self.key, error=str(diverged))
+            self._fail(f"recovery failed: {diverged}")
+            return False
+        except Exception as failure:  # noqa: BLE001 - every caller must hear of it
+            log.warning("instance could not be built", worker=self.key, error=str(failure))
+            self._cannot_start(f"cannot start the worker: {failure}")
             return False
         self.instance = inst
         self.retry_policy = result.retry_policy or self.retry_policy
@@ -518,6 +524,29 @@ class Worker:
                 self.key_futures.pop(inv.key, None)
             _fail_future(inv.future, InvocationFailed(message))
         self._reject_queue()
+
+    def _cannot_start(self, message: str) -> None:
+        """No instance could be built, for a reason outside the worker's history (a memory
+        limit its guest's minimum exceeds, say): its waiting callers hear why, and nothing
+        is marked for good. The next call tries again, as does a restart with other limits;
+        durable queued calls stay queued, and an invocation in flight stays in flight."""
+        self.last_error = message
+        kept: deque[Invocation] = deque()
+        while self.queue:
+            inv = self._dequeue()
+            if inv.pending_idx is not None:
+                kept.append(inv)
+                self.durable_queued += 1
+            else:
+                _fail_future(inv.future, InvocationFailed(message))
+        self.queue = kept
+        if self.current is not None:
+            _fail_future(self.current.future, InvocationFailed(message))
+            if self.current.key is not None:
+                self.key_futures.pop(self.current.key, None)
+        elif self.status == RUNNING:
+            self.status = IDLE
+        self.save()
 
     def _reject_queue(self) -> None:
         reason = "previous invocation failed" if self.status == FAILED else "exited: the worker has exited"

@@ -111,3 +111,22 @@ async def test_python_cart_links_runs_and_survives_replay(harness):
     third = (await call("checkout"))[0]["success"]["order-id"]
     assert third not in (first, second)
     assert [f"{v:016x}" for v in random_u64s(harness, tid, "c")] == [first, second, third]
+
+
+async def test_a_worker_whose_instance_cannot_be_built_is_not_failed_for_good(harness):
+    # Under a memory limit below the guest's own minimum, the first call answered
+    # "previous invocation failed: recovery failed: ..." and the worker was saved Failed:
+    # it stayed so after a restart without the limit.
+    from executor import ExecutorConfig, InvocationFailed
+    from tests.integration.conftest import Harness
+    tid = await harness.template(NAME)
+    await harness.ex.close()
+    small = Harness(harness.path, ExecutorConfig(max_memory_mb=2))
+    await small.open()
+    with pytest.raises(InvocationFailed, match="cannot start the worker: .*memory"):
+        await small.call(tid, "m", f"{CART}/initialize-cart", ["user-1"])
+    w = small.ex.get_worker(DEFAULT_ACCOUNT, tid, "m")
+    assert w.status != "Failed" and "memory" in w.last_error
+    await small.ex.close()
+    await harness.open()  # the default limits again
+    assert await harness.call(tid, "m", f"{CART}/initialize-cart", ["user-1"]) == []
