@@ -538,6 +538,8 @@ class Worker:
                 kept.append(inv)
                 self.durable_queued += 1
             else:
+                if inv.key is not None:
+                    self.key_futures.pop(inv.key, None)  # the key's call never started: it may come again
                 _fail_future(inv.future, InvocationFailed(message))
         self.queue = kept
         if self.current is not None:
