@@ -205,8 +205,11 @@ class WorkerInstance:
         return f
 
     def _call(self, function: str, params: Any, convention: str, lowered: list[Any] | None = None,
-              info: FunctionInfo | None = None) -> tuple[str, Any]:
-        """Call an export. Returns ("ok", json_result) or ("trap", Trapped|Stopped)."""
+              info: FunctionInfo | None = None, time_limited: bool = True) -> tuple[str, Any]:
+        """Call an export. Returns ("ok", json_result) or ("trap", Trapped|Stopped).
+
+        `time_limited`: whether --max-invocation-seconds applies; not to the replay of a
+        call that finished (it was within its limit, or under another one, when it ran)."""
         if info is None:
             info = self.template.resolve(function)
         state = self.state
@@ -225,7 +228,7 @@ class WorkerInstance:
         func = self._func(info)
         limit = self.runtime.max_invocation_seconds
         self._call_started = time.monotonic()
-        self._call_deadline = self._call_started + limit if limit else None
+        self._call_deadline = self._call_started + limit if limit and time_limited else None
         # The deadline callback runs one tick after the last check. Set afresh for each
         # call, it does not fire as an idle worker's call starts (most calls of many
         # workers taking turns), only once a call has run for a tick. Unless no tick came
@@ -331,7 +334,7 @@ class WorkerInstance:
                 result.inflight = (idx, e)
                 break
             self.state.unrecorded = self.state.persistence == "persist-nothing"
-            status, value = self._call(e.function, e.params, e.calling_convention)
+            status, value = self._call(e.function, e.params, e.calling_convention, time_limited=False)
             if status != "ok":
                 what = value.message if isinstance(value, Trapped) else str(value.signal)
                 raise ReplayDivergence(f"replay of the invocation at oplog index {idx} "

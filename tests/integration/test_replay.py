@@ -91,6 +91,27 @@ async def test_wall_time_limit_fails_a_runaway_invocation(configured):
     assert time.monotonic() - started < 5
 
 
+async def test_wall_time_limit_does_not_apply_to_replaying_finished_calls(harness):
+    # A call that took longer than a limit set later was replayed under that limit: the
+    # replay timed out and the worker was Failed for good, its state lost.
+    from executor import ExecutorConfig
+    from tests.integration.conftest import Harness
+    tid = await harness.template("counter")
+    started = time.monotonic()
+    await harness.call(tid, "w", f"{COUNTER}/burn", [300_000_000])
+    took = time.monotonic() - started
+    await harness.call(tid, "w", f"{COUNTER}/increment")
+    await harness.ex.close()
+    limited = Harness(harness.path, ExecutorConfig(max_invocation_seconds=took / 4))
+    await limited.open()
+    try:
+        assert await limited.call(tid, "w", f"{COUNTER}/get") == [1]
+        assert limited.ex.get_worker(A, tid, "w").status == "Idle"
+    finally:
+        await limited.ex.close()
+    await harness.open()
+
+
 async def test_compile_cache_is_used_after_restart(harness, monkeypatch):
     from wasmtime.component import Component
 
