@@ -518,12 +518,12 @@ class Worker:
         self.status = FAILED
         self.drop_instance()
         inv, self.current = self.current, None
-        self.save()
         if inv is not None:
             if inv.key is not None:
                 self.key_futures.pop(inv.key, None)
             _fail_future(inv.future, InvocationFailed(message))
         self._reject_queue()
+        self.save()  # after the queue is answered: the row counts no call as pending
 
     def _cannot_start(self, message: str) -> None:
         """No instance could be built, for a reason outside the worker's history (a memory

@@ -168,6 +168,22 @@ async def test_trap_retries_then_fails(harness):
         await harness.call(tid, "f", "golemite:failing/api/get")
 
 
+async def test_calls_queued_behind_a_failing_one_are_not_counted_pending_after_a_restart(harness):
+    # The row was saved before the queue behind the failed call was answered: after a
+    # restart the Failed worker showed 2 pending calls (0 before) and was recovered at
+    # every start.
+    tid = await harness.template("failing")
+    failing = asyncio.ensure_future(harness.call(tid, "f", "golemite:failing/api/add", [11]))
+    for _ in range(2):
+        await harness.ex.invoke(DEFAULT_ACCOUNT, tid, "f", "golemite:failing/api/add", [1])
+    with pytest.raises(InvocationFailed):
+        await failing
+    assert harness.ex.get_worker(DEFAULT_ACCOUNT, tid, "f").shown_record().pending_count == 0
+    await harness.reopen()
+    rec = harness.ex.get_worker(DEFAULT_ACCOUNT, tid, "f").shown_record()
+    assert rec.status == "Failed" and rec.pending_count == 0
+
+
 async def test_stack_overflow_is_not_retried(harness):
     tid = await harness.template("failing")
     with pytest.raises(InvocationFailed, match="call stack exhausted"):
