@@ -54,6 +54,7 @@ class Worker:
         self.dispatched = False       # a call dispatched on the fast path is running
         self.inflight: asyncio.Future | None = None   # made only when someone waits for it
         self.timer: asyncio.TimerHandle | None = None
+        self.retry_wait: asyncio.Future | None = None   # the delay before a retry; an interrupt ends it
         self.key_futures: dict[str, asyncio.Future] = {}
         self.listeners: set[asyncio.Queue] = set()
         self.decoders: dict[str, codecs.IncrementalDecoder] = {}
@@ -493,7 +494,13 @@ class Worker:
         delay = self.retry_policy.delay_ns(self.retry_count) / 1e9
         log.info("invocation trapped; retrying", worker=self.key, attempt=self.retry_count, delay=delay,
                  error=outcome.message)
-        await asyncio.sleep(delay)
+        wait = self.retry_wait = self.ex.loop.create_future()
+        handle = self.ex.loop.call_later(delay, _settle, None, wait, None)
+        try:
+            await wait
+        finally:
+            handle.cancel()
+            self.retry_wait = None
 
     def deleted_error(self) -> NotFound:
         """What the callers of a worker's invocations hear once it is deleted."""
@@ -588,6 +595,10 @@ class Worker:
             if self.timer is not None:
                 self.timer.cancel()
                 self.timer = None
+            if self.retry_wait is not None and not self.retry_wait.done():
+                # Waiting to retry: stop waiting (a delete behind this interrupt waited out
+                # the delay, up to its 10 s bound).
+                self.retry_wait.set_result(None)
             if recover_immediately:
                 self.resume_requested = True
                 self.kick()

@@ -511,3 +511,27 @@ async def test_an_invoked_call_shows_done_only_once_its_completion_is_durable(ha
     shown = worker.shown_record()
     assert (shown.status, shown.pending_count) == ("Idle", 0)
     assert kinds(harness, tid, "q").count("ExportedFunctionCompleted") == 2
+
+
+async def test_delete_and_interrupt_do_not_wait_out_a_retry_delay(harness):
+    # The delay before a retry was a plain sleep: an interrupt did not end it, and a
+    # delete (an interrupt, then a wait of at most 10 s for the worker to stop) took the
+    # whole delay, up to that bound.
+    tid = await harness.template("runtime")
+    policy = {"max-attempts": 5, "min-delay": 20_000_000_000, "max-delay": 20_000_000_000, "multiplier": 1}
+    for name in ("d", "i"):
+        await harness.call(tid, name, f"{RUNTIME}/set-retry", [policy])
+        # Completing a promise of a worker that does not exist is a host error: retried.
+        call = asyncio.ensure_future(harness.call(tid, name, f"{RUNTIME}/complete-other", [0, 0, "nobody", 1, []]))
+        await wait_status(harness, tid, name, "Retrying", timeout=10)
+        started = time.monotonic()
+        if name == "d":
+            await asyncio.wait_for(harness.ex.delete_worker(A, tid, name), 30)
+            with pytest.raises(NotFound):
+                await asyncio.wait_for(call, 5)
+        else:
+            assert await harness.ex.interrupt(A, tid, name, False) is True
+            with pytest.raises(WorkerInterrupted):
+                await asyncio.wait_for(call, 5)
+            assert harness.ex.get_worker(A, tid, name).shown_record().status == "Interrupted"
+        assert time.monotonic() - started < 3
