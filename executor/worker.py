@@ -81,9 +81,10 @@ class Worker:
         pending = len(self.queue) + (1 if self.current is not None else 0)
         if not self.loaded:
             # Not replayed in this process yet: the queue lives only in the log and the record.
-            # The row counts queued invocations only; a suspended or retrying worker is inside
-            # one more, which replay makes current again (until then, as after it: pending).
-            inside = 1 if self.status in (SUSPENDED, RETRYING) else 0
+            # The row counts queued invocations only; a suspended, retrying or interrupted
+            # worker is inside one more, which replay makes current again (until then, as
+            # after it: pending).
+            inside = 1 if self.status in (SUSPENDED, RETRYING, INTERRUPTED) else 0
             pending = max(pending, self.record.pending_count + inside)
         return msgspec.structs.replace(
             self.record, status=self.status, retry_count=self.retry_count, last_error=self.last_error,

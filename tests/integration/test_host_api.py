@@ -397,6 +397,20 @@ async def test_an_acknowledged_resume_survives_a_restart_before_the_resumed_run_
     assert results == [[1830]]
 
 
+async def test_an_interrupted_worker_counts_its_call_pending_across_a_restart(harness):
+    # It showed 1 before a restart and 0 after, although the call completes on resume.
+    tid = await harness.template("interruption")
+    first = asyncio.ensure_future(harness.call(tid, "w", f"{INTERRUPTION}/run", [20, 50]))
+    await wait_status(harness, tid, "w", "Running", timeout=10)
+    assert await harness.ex.interrupt(A, tid, "w", False) is True
+    with pytest.raises(WorkerInterrupted):
+        await asyncio.wait_for(first, 10)
+    assert harness.ex.get_worker(A, tid, "w").shown_record().pending_count == 1
+    await harness.reopen()
+    rec = harness.ex.get_worker(A, tid, "w").shown_record()
+    assert (rec.status, rec.pending_count) == ("Interrupted", 1)
+
+
 async def test_interrupting_a_failed_worker_changes_nothing(harness):
     tid = await harness.template("failing")
     with pytest.raises(InvocationFailed):
