@@ -143,10 +143,11 @@ async def test_the_worker_row_counts_only_queued_invocations_that_survive_a_rest
     assert harness.ex.store.get("workers", key).pending_count == 0
 
 
-@pytest.mark.parametrize("status, inside", [("Suspended", 1), ("Retrying", 1), ("Idle", 0), ("Interrupted", 0)])
+@pytest.mark.parametrize("status, inside", [("Suspended", 1), ("Retrying", 1), ("Idle", 0), ("Interrupted", 1)])
 async def test_a_worker_not_yet_replayed_counts_the_invocation_it_is_inside(harness, status, inside):
     # After a restart a worker shows its row until replay: the row counts queued
-    # invocations only, and a suspended or retrying worker is inside one more.
+    # invocations only, and a suspended, retrying or interrupted worker is inside one
+    # more (an interrupted call completes on resume: it counted before the restart too).
     tid = await harness.template("counter")
     await harness.call(tid, "s", f"{COUNTER}/increment")
     row = msgspec.structs.replace(harness.ex.get_worker(DEFAULT_ACCOUNT, tid, "s").record, status=status,
