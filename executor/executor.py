@@ -488,7 +488,7 @@ class Executor:
         worker, function, _, _ = self._prepared_worker(account_id, template_id, name, function, params,
                                                        convention)
         if worker.status in (FAILED, EXITED):
-            raise InvocationFailed("previous invocation failed" if worker.status == FAILED else "exited")
+            raise worker.refusal()
         idx, commit = worker.wlog.append_with_commit(PendingWorkerInvocation(
             timestamp=time.time_ns(), function=function, params=params, calling_convention=convention))
         worker.enqueue(Invocation(function, params, None, convention, pending_idx=idx))

@@ -559,11 +559,15 @@ class Worker:
         self.save()
 
     def _reject_queue(self) -> None:
-        reason = "previous invocation failed" if self.status == FAILED else "exited: the worker has exited"
         while self.queue:
-            inv = self._dequeue()
-            _fail_future(inv.future, InvocationFailed(f"{reason}: {self.last_error}" if self.status == FAILED
-                                                      and self.last_error else reason))
+            _fail_future(self._dequeue().future, self.refusal())
+
+    def refusal(self) -> InvocationFailed:
+        """What a call to this Failed or Exited worker hears, with the reason if known."""
+        if self.status == FAILED:
+            return InvocationFailed(f"previous invocation failed: {self.last_error}" if self.last_error
+                                    else "previous invocation failed")
+        return InvocationFailed("exited: the worker has exited")
 
     # ------------------------------------------------------------ control
 

@@ -167,6 +167,10 @@ async def test_trap_retries_then_fails(harness):
     assert rec.status == "Failed" and rec.retry_count == 3
     with pytest.raises(InvocationFailed, match="previous invocation failed"):
         await harness.call(tid, "f", "golemite:failing/api/get")
+    # A queued call is refused at once, with the same reason (it said only "previous
+    # invocation failed").
+    with pytest.raises(InvocationFailed, match="previous invocation failed: .*unreachable"):
+        await harness.ex.invoke(DEFAULT_ACCOUNT, tid, "f", "golemite:failing/api/get", [])
 
 
 async def test_calls_queued_behind_a_failing_one_are_not_counted_pending_after_a_restart(harness):
