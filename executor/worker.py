@@ -440,12 +440,11 @@ class Worker:
             # Nothing ran and the instance is untouched. A call queued with invoke has its
             # caller gone: its refusal is recorded (or recovery would queue it again, to run
             # out of its turn) and shown as the worker's last error.
+            self._done_with(inv)
             if inv.pending_idx is not None:
                 self.wlog.append(InvocationRejected(timestamp=time.time_ns(), pending_idx=inv.pending_idx,
                                                     reason=outcome.message))
                 self.last_error = outcome.message
-            self._done_with(inv)
-            if inv.pending_idx is not None:
                 self.save()
             _fail_future(inv.future, InvalidRequest(outcome.message))
             return
@@ -539,17 +538,12 @@ class Worker:
         is marked for good. The next call tries again, as does a restart with other limits;
         durable queued calls stay queued, and an invocation in flight stays in flight."""
         self.last_error = message
-        kept: deque[Invocation] = deque()
-        while self.queue:
-            inv = self._dequeue()
-            if inv.pending_idx is not None:
-                kept.append(inv)
-                self.durable_queued += 1
-            else:
+        for inv in self.queue:
+            if inv.pending_idx is None:
                 if inv.key is not None:
                     self.key_futures.pop(inv.key, None)  # the key's call never started: it may come again
                 _fail_future(inv.future, InvocationFailed(message))
-        self.queue = kept
+        self.queue = deque(inv for inv in self.queue if inv.pending_idx is not None)
         if self.current is not None:
             _fail_future(self.current.future, InvocationFailed(message))
             if self.current.key is not None:
@@ -600,10 +594,10 @@ class Worker:
             if self.timer is not None:
                 self.timer.cancel()
                 self.timer = None
-            if self.retry_wait is not None and not self.retry_wait.done():
+            if self.retry_wait is not None:
                 # Waiting to retry: stop waiting (a delete behind this interrupt waited out
                 # the delay, up to its 10 s bound).
-                self.retry_wait.set_result(None)
+                _settle(None, self.retry_wait, None)
             if recover_immediately:
                 self.resume_requested = True
                 self.kick()
