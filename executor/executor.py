@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import structlog
 
 from oplog import (
     DEFAULT_THREAD_POLICY, CompletePromise, Create, CreatePromise, ExportedFunctionCompleted, Interrupted,
     InvocationKeyRecord, OplogStore, PendingWorkerInvocation, PromiseRecord, Resume, WorkerExists, WorkerRecord,
-    promise_key,
+    promise_key, recordable,
 )
 
 from .datadir import STORE_DIR
@@ -468,11 +467,9 @@ class Executor:
                 raise InvalidRequest(f"invalid params for {info.name}: {e}") from None
         if info.params:
             raise InvalidRequest(f"{info.name} takes parameters; the stdio convention needs a function without any")
-        try:
-            msgspec.msgpack.encode(params)  # recorded as given: it must fit the oplog
-        except OverflowError:
+        if not recordable(params):  # recorded as given: they must fit an oplog entry
             raise InvalidRequest("invalid params: integers must be from -2^63 to 2^64-1 (write larger numbers "
-                                 "with an exponent, as floats)") from None
+                                 "with an exponent, as floats)")
         return info.name, None
 
     async def new_key(self, account_id: str, template_id: str, name: str) -> str:

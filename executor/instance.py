@@ -21,7 +21,7 @@ from wasmtime import Store, WasiConfig, WasmtimeError
 
 from oplog import (
     Entry, Error, ExportedFunctionCompleted, ExportedFunctionInvoked, Exited, InvocationRejected, Jump,
-    PendingWorkerInvocation,
+    PendingWorkerInvocation, recordable,
 )
 
 from .codec import ValueMismatch, lower_params
@@ -434,7 +434,6 @@ def _parse_stdio(out: bytes) -> Any:
         return None
     try:
         value = msgspec.json.decode(text)
-        msgspec.msgpack.encode(value)
-    except (msgspec.DecodeError, OverflowError):
+    except msgspec.DecodeError:
         return text
-    return value
+    return value if recordable(value) else text

@@ -59,6 +59,7 @@ from .errors import (
     WorkerExists,
     WriterFailed,
 )
+from .encoding import recordable
 from .indexes import DerivedIndexes, derive_indexes
 from .records import (
     TABLE_TYPES,
@@ -135,6 +136,7 @@ __all__ = [
     "encode_record",
     "prepare_helper_thread",
     "promise_key",
+    "recordable",
     "template_version_key",
     "worker_key",
 ]

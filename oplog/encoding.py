@@ -26,6 +26,16 @@ def encode_value(value: Any) -> bytes:
     return VERSION_PREFIX + ENCODER.encode(value)
 
 
+def recordable(value: Any) -> bool:
+    """Whether an oplog entry can hold `value` (msgpack has no integer past 64 bits): the
+    check for values taken from outside, before an entry that holds them is written."""
+    try:
+        ENCODER.encode(value)
+    except OverflowError:
+        return False
+    return True
+
+
 def check_version(data: bytes | memoryview) -> None:
     """Raise unless `data` starts with a supported format-version byte."""
     if not data:
