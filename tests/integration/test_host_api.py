@@ -33,6 +33,16 @@ async def wait_status(harness, tid, name, status, timeout=10.0):
     raise AssertionError(f"worker {name} never became {status}; it is {harness.ex.get_worker(A, tid, name).status}")
 
 
+async def interrupted_run(harness, tid, name, params, key=None) -> None:
+    """Start the interruption guest's `run(params)` on worker `name`, interrupt it once it
+    runs, and check that its caller hears it was interrupted."""
+    first = asyncio.ensure_future(harness.call(tid, name, f"{INTERRUPTION}/run", params, key=key))
+    await wait_status(harness, tid, name, "Running", timeout=10)
+    assert await harness.ex.interrupt(A, tid, name, False) is True
+    with pytest.raises(WorkerInterrupted):
+        await asyncio.wait_for(first, 10)
+
+
 async def wait_until(condition, timeout=10.0) -> None:
     """Poll `condition()` until it holds or `timeout` s pass; the caller asserts what it needs."""
     deadline = time.monotonic() + timeout
@@ -365,11 +375,7 @@ async def test_calling_an_interrupted_keyed_call_again_resumes_it_and_answers_it
     # already resumed).
     tid = await harness.template("interruption")
     key = await harness.ex.new_key(A, tid, "w")
-    first = asyncio.ensure_future(harness.call(tid, "w", f"{INTERRUPTION}/run", [4, 50], key=key))
-    await wait_status(harness, tid, "w", "Running", timeout=10)
-    assert await harness.ex.interrupt(A, tid, "w", False) is True
-    with pytest.raises(WorkerInterrupted):
-        await asyncio.wait_for(first, 10)
+    await interrupted_run(harness, tid, "w", [4, 50], key=key)
     again = await asyncio.wait_for(harness.call(tid, "w", f"{INTERRUPTION}/run", [4, 50], key=key), 10)
     assert again == [10]
     assert await harness.call(tid, "w", f"{INTERRUPTION}/run", [4, 50], key=key) == [10]
@@ -383,11 +389,7 @@ async def test_an_acknowledged_resume_survives_a_restart_before_the_resumed_run_
     # Interrupted, and recovery trusted the row: after a restart (or SIGKILL) the worker
     # stayed Interrupted for good (found by a crash audit, 10 rounds of 10).
     tid = await harness.template("interruption")
-    first = asyncio.ensure_future(harness.call(tid, "w", f"{INTERRUPTION}/run", [60, 50]))
-    await wait_status(harness, tid, "w", "Running", timeout=10)
-    assert await harness.ex.interrupt(A, tid, "w", False) is True
-    with pytest.raises(WorkerInterrupted):
-        await asyncio.wait_for(first, 10)
+    await interrupted_run(harness, tid, "w", [60, 50])
     await harness.ex.resume(A, tid, "w")
     assert harness.ex.get_worker(A, tid, "w").shown_record().status == "Running"  # it showed Interrupted
     await harness.reopen()  # the resumed run is stopped by the shutdown, well before its 3 s
@@ -400,11 +402,7 @@ async def test_an_acknowledged_resume_survives_a_restart_before_the_resumed_run_
 async def test_an_interrupted_worker_counts_its_call_pending_across_a_restart(harness):
     # It showed 1 before a restart and 0 after, although the call completes on resume.
     tid = await harness.template("interruption")
-    first = asyncio.ensure_future(harness.call(tid, "w", f"{INTERRUPTION}/run", [20, 50]))
-    await wait_status(harness, tid, "w", "Running", timeout=10)
-    assert await harness.ex.interrupt(A, tid, "w", False) is True
-    with pytest.raises(WorkerInterrupted):
-        await asyncio.wait_for(first, 10)
+    await interrupted_run(harness, tid, "w", [20, 50])
     assert harness.ex.get_worker(A, tid, "w").shown_record().pending_count == 1
     await harness.reopen()
     rec = harness.ex.get_worker(A, tid, "w").shown_record()
