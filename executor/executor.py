@@ -21,12 +21,13 @@ import structlog
 from oplog import (
     DEFAULT_THREAD_POLICY, CompletePromise, Create, CreatePromise, ExportedFunctionCompleted, Interrupted,
     InvocationKeyRecord, OplogStore, PendingWorkerInvocation, PromiseRecord, Resume, WorkerExists, WorkerRecord,
-    promise_key, recordable,
+    promise_key, recordable, worker_keys_key,
 )
 
 from .datadir import STORE_DIR
 from .codec import ValueMismatch, lower_params
 from .engine import EpochTicker, new_engine
+from .forgetting import sweep
 from .guest_pool import GuestPool
 from .inbox import LoopInbox
 from .errors import AlreadyExists, InvalidRequest, InvocationFailed, InvocationTimeout, LimitExceeded, NotFound
@@ -57,6 +58,10 @@ class ExecutorConfig:
     thread_policy: str = DEFAULT_THREAD_POLICY  # of the helper threads (see oplog/scheduling.py)
     short_sleep_ns: int = host_wasi.SHORT_SLEEP_NS
     drain_seconds: float = 2.0               # on shutdown, how long running invocations may finish
+    # How often worker objects at rest are looked for and forgotten (see forgetting.py),
+    # and how many are looked at each time: a few ms of the loop's time at most.
+    sweep_seconds: float = 1.0
+    sweep_limit: int = 5000
 
 
 class Runtime:
@@ -149,6 +154,7 @@ class Executor:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = OplogStore(self.data_dir / STORE_DIR, durability=durability,
                                 thread_policy=self.config.thread_policy)
+        self.store.index_worker_keys()  # a store from before the per-worker key index
         self.runtime = Runtime(self.config)
         self.templates = TemplateStore(self.store, self.runtime.engine, self.data_dir / "compiled")
         self.services = Services(self, self.config.short_sleep_ns)
@@ -163,6 +169,7 @@ class Executor:
         self._closed = False
         self._counts: dict[str, int] | None = None
         self.closing = False                          # set once draining gives up: stop guests
+        self._sweeper: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -179,6 +186,26 @@ class Executor:
                 recovered += 1
         if recovered:
             log.info("recovering workers with unfinished work", count=recovered)
+        self._sweeper = self.loop.call_later(self.config.sweep_seconds, self._sweep_periodically)
+
+    def _sweep_periodically(self) -> None:
+        self.sweep_workers()
+        if not self._closed:
+            loop = self.loop
+            assert loop is not None  # set by start(), which scheduled this
+            self._sweeper = loop.call_later(self.config.sweep_seconds, self._sweep_periodically)
+
+    def sweep_workers(self) -> int:
+        """Forget worker objects at rest that nothing refers to (see forgetting.py); returns how many."""
+        if len(self.workers) <= len(self._live):
+            return 0  # every object has an instance: none is at rest
+        forgotten = sweep(self.workers, self.config.sweep_limit)
+        self.metrics["workers_forgotten"] += forgotten
+        return forgotten
+
+    def live_count(self) -> int:
+        """Workers with an instance in memory."""
+        return len(self._live)
 
     def _invocation_in_flight(self, key: str, rec: WorkerRecord) -> bool:
         """Did the worker stop inside an invocation? Its row is not rewritten per call, the log tells."""
@@ -209,6 +236,8 @@ class Executor:
         if self._closed:
             return
         self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         tasks = [b for w in self.workers.values() if (b := w.busy()) is not None]
         if tasks:
             # Let running invocations finish for a moment, then stop the rest: each is
@@ -399,9 +428,10 @@ class Executor:
         batch = self.store.batch()
         batch.delete_log(w.key)
         batch.delete("workers", w.key)
-        for k, rec in self.store.scan("keys"):
-            if rec.template_id == template_id and rec.worker_name == name:
-                batch.delete("keys", k)
+        prefix = worker_keys_key(template_id, name, "")
+        for k, _ in self.store.scan("worker_keys", prefix=prefix):
+            batch.delete("worker_keys", k)
+            batch.delete("keys", k[len(prefix):])
         for k, _ in self.store.scan("promises", prefix=f"{template_id}/{name}/"):
             batch.delete("promises", k)
         await self.store.commit(batch)
@@ -475,8 +505,11 @@ class Executor:
     async def new_key(self, account_id: str, template_id: str, name: str) -> str:
         worker = self.get_or_create(account_id, template_id, name)
         key = str(uuid.uuid4())
-        await self.store.commit(_put_batch(self.store, "keys", key, InvocationKeyRecord(
-            template_id=worker.identity.template_id, worker_name=worker.identity.worker_name, state="created")))
+        template_id, name = worker.identity.template_id, worker.identity.worker_name
+        batch = _put_batch(self.store, "keys", key, InvocationKeyRecord(
+            template_id=template_id, worker_name=name, state="created"))
+        batch.put("worker_keys", worker_keys_key(template_id, name, key), True)  # what delete looks up
+        await self.store.commit(batch)
         return key
 
     async def invoke(self, account_id: str, template_id: str, name: str, function: str, params: Any,

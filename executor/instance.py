@@ -150,6 +150,13 @@ class WorkerInstance:
 
     # ---------------------------------------------------------------- plumbing
 
+    def detach(self) -> None:
+        """The worker lets this instance go: stop telling it of output. The instance may live
+        on for a while in reference cycles (wasmtime's callbacks) until Python's collector
+        frees it, and must not keep its worker alive meanwhile (see executor.forgetting)."""
+        self.state.on_output = None
+        self.state.on_log = None
+
     def _should_stop(self) -> str | None:
         # Called about once an epoch tick while a guest runs (see _call).
         now = time.monotonic()

@@ -77,6 +77,23 @@ class Worker:
 
     # ------------------------------------------------------------ record
 
+    def at_rest(self) -> bool:
+        """Does this object hold nothing that its stored row and log do not (so that making
+        it anew from them, as after a restart, changes nothing)? See executor.forgetting."""
+        rec = self.record
+        return (self.instance is None and self.status in (IDLE, FAILED, EXITED)
+                and not self.queue and self.current is None and self.durable_queued == 0
+                and not self.dispatched and (self.task is None or self.task.done())
+                and self.timer is None and self.retry_wait is None and not self.listeners
+                and self._unconfirmed == 0 and not self._confirming
+                and not self.resume_requested and self.interrupt_after_load is None
+                and not self.recover_immediately and not self.woken_while_running
+                and not self.deleting and not self.deleted
+                and rec.status == self.status and rec.retry_count == self.retry_count
+                and rec.last_error == self.last_error and rec.pending_count == 0
+                and self.wlog.settled()
+                and all(not d.getstate()[0] for d in self.decoders.values()))
+
     def metadata_record(self) -> WorkerRecord:
         pending = len(self.queue) + (1 if self.current is not None else 0)
         if not self.loaded:
@@ -406,6 +423,8 @@ class Worker:
         return inst, result
 
     def drop_instance(self) -> None:
+        if self.instance is not None:
+            self.instance.detach()
         self.instance = None
         self.ex.forget_live(self)
 
@@ -569,7 +588,11 @@ class Worker:
         if self.timer is not None:
             self.timer.cancel()
         delay = max(0.0, (wake_at_ns - time.time_ns()) / 1e9)
-        self.timer = self.ex.loop.call_later(delay, self.wake)
+        self.timer = self.ex.loop.call_later(delay, self._timer_fired)
+
+    def _timer_fired(self) -> None:
+        self.timer = None  # a fired handle may keep its callback, and so this worker, alive
+        self.wake()
 
     def wake(self) -> None:
         """A promise this worker may wait for completed, or its sleep is due."""

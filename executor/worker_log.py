@@ -223,6 +223,11 @@ class WorkerLog:
 
     # ------------------------------------------------------------ durability
 
+    def settled(self) -> bool:
+        """Is everything appended so far durable (nothing held, unsubmitted or committing)?"""
+        last = self.last
+        return self._holding is None and self._burst is None and (last is None or last.done())
+
     def wait(self) -> None:
         """Block until everything appended so far (held or not) is durable."""
         with self._lock:

@@ -78,7 +78,7 @@ from .scheduling import (
     prepare_helper_thread,
 )
 from .store import Durability, OplogStore
-from .tables import OPLOG_DB, Table, promise_key, template_version_key, worker_key
+from .tables import OPLOG_DB, Table, promise_key, template_version_key, worker_key, worker_keys_key
 
 __all__ = [
     "DEFAULT_THREAD_POLICY",
@@ -139,4 +139,5 @@ __all__ = [
     "recordable",
     "template_version_key",
     "worker_key",
+    "worker_keys_key",
 ]

@@ -103,6 +103,7 @@ class TokenRecord(msgspec.Struct, frozen=True, kw_only=True):
 TABLE_TYPES: dict[str, Any] = {
     Table.WORKERS.value: WorkerRecord,
     Table.KEYS.value: InvocationKeyRecord,
+    Table.WORKER_KEYS.value: bool,
     Table.PROMISES.value: PromiseRecord,
     Table.TEMPLATES.value: TemplateRecord,
     Table.TEMPLATE_VERSIONS.value: TemplateVersionRecord,

@@ -27,7 +27,7 @@ from .recent import RECENT_DB, RecentIndex
 from .runs import RUN_TAG, expand
 from .records import TABLE_TYPES, decode_record
 from .scheduling import DEFAULT as DEFAULT_THREAD_POLICY, check_policy
-from .tables import OPLOG_DB, Table
+from .tables import OPLOG_DB, Table, worker_keys_key
 from .writer import POLL_S, Held, Writer
 
 log = structlog.get_logger(__name__)
@@ -36,6 +36,8 @@ _BLOBS = Table.BLOBS.value
 _MAX_DBS = 16
 # Reads run on caller threads (event loop, guest threads, API): leave room.
 _MAX_READERS = 1024
+# The "meta" flag set once every invocation key has its "worker_keys" row.
+WORKER_KEYS_INDEXED = "worker_keys_indexed"
 # Group-commit gathering (see OplogStore._take).
 GATHER_GAP_S = 0.0005
 GATHER_MAX_S = 0.002
@@ -407,10 +409,33 @@ class OplogStore:
                 batch.put(Table.WORKERS.value, wk, derived.worker)
             for key, row in derived.keys.items():
                 batch.put(Table.KEYS.value, key, row)
+                batch.put(Table.WORKER_KEYS.value, worker_keys_key(row.template_id, row.worker_name, key), True)
             for key, promise in derived.promises.items():
                 batch.put(Table.PROMISES.value, key, promise)
         self.submit(batch).wait()
         log.info("oplog.indexes_rebuilt", logs=len(logs))
+
+    def index_worker_keys(self, chunk: int = 20_000) -> int:
+        """Give every invocation key its "worker_keys" row, once per store; returns how many.
+
+        Stores written before that table existed have keys without it. Meant for
+        start-up, before anything else writes; the "meta" flag that marks it done is
+        written with the last rows, so an interrupted run starts over (the rows are
+        the same each time).
+        """
+        if self.get(Table.META.value, WORKER_KEYS_INDEXED):
+            return 0
+        rows = self.scan(Table.KEYS.value)
+        for start in range(0, len(rows) + 1, chunk):
+            batch = self.batch()
+            for key, rec in rows[start:start + chunk]:
+                batch.put(Table.WORKER_KEYS.value, worker_keys_key(rec.template_id, rec.worker_name, key), True)
+            if start + chunk > len(rows):
+                batch.put(Table.META.value, WORKER_KEYS_INDEXED, True)
+            self.submit(batch).wait()
+        if rows:
+            log.info("oplog.worker_keys_indexed", keys=len(rows))
+        return len(rows)
 
     # -- internals (used by Batch and Writer) --------------------------------
 

@@ -11,6 +11,7 @@ __all__ = [
     "OPLOG_DB",
     "Table",
     "promise_key",
+    "worker_keys_key",
     "template_version_key",
     "worker_key",
 ]
@@ -21,6 +22,7 @@ class Table(str, Enum):
 
     WORKERS = "workers"  # worker_key -> WorkerRecord
     KEYS = "keys"  # invocation key -> InvocationKeyRecord
+    WORKER_KEYS = "worker_keys"  # worker_keys_key(...) -> True: each worker's invocation keys
     PROMISES = "promises"  # promise_key(...) -> PromiseRecord
     TEMPLATES = "templates"  # template_id -> TemplateRecord
     TEMPLATE_VERSIONS = "template_versions"  # template_version_key(...) -> TemplateVersionRecord
@@ -45,6 +47,12 @@ def worker_key(template_id: str, worker_name: str) -> str:
 def promise_key(template_id: str, worker_name: str, oplog_idx: int) -> str:
     """The "promises" key; zero-padded so one worker's promises sort by index."""
     return f"{template_id}/{worker_name}/{oplog_idx:020d}"
+
+
+def worker_keys_key(template_id: str, worker_name: str, invocation_key: str) -> str:
+    """The "worker_keys" key: a worker's keys share the prefix `worker_key(...) + "/"`, so
+    deleting a worker finds its keys without reading every worker's."""
+    return f"{template_id}/{worker_name}/{invocation_key}"
 
 
 def template_version_key(template_id: str, version: int) -> str:

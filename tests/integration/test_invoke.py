@@ -256,3 +256,41 @@ async def test_guest_exit_makes_the_worker_exited(harness):
     with pytest.raises(InvocationFailed, match="exited"):
         await harness.call(tid, "x", "golemite:failing/api/get")
     assert harness.ex.get_worker(DEFAULT_ACCOUNT, tid, "x").status == "Exited"
+
+
+async def test_delete_drops_the_workers_keys_and_only_its_own(harness):
+    # "w1" is a prefix of "w10": the per-worker key index must not take w10's keys with w1's.
+    tid = await harness.template("counter")
+    ex = harness.ex
+    gone = [await ex.new_key(DEFAULT_ACCOUNT, tid, "w1") for _ in range(3)]
+    await harness.call(tid, "w1", f"{COUNTER}/increment", key=gone[0])
+    kept = await ex.new_key(DEFAULT_ACCOUNT, tid, "w10")
+    assert await harness.call(tid, "w10", f"{COUNTER}/increment", key=kept) == [1]
+    await ex.delete_worker(DEFAULT_ACCOUNT, tid, "w1")
+    assert all(ex.store.get("keys", k) is None for k in gone)
+    assert ex.store.scan("worker_keys", prefix=f"{tid}/w1/") == []
+    with pytest.raises(InvalidRequest, match="unknown invocation key"):
+        await harness.call(tid, "w1", f"{COUNTER}/increment", key=gone[1])  # the name made anew
+    assert await harness.call(tid, "w10", f"{COUNTER}/increment", key=kept) == [1]  # still exactly-once
+    assert ex.store.get("keys", kept).state == "complete"
+
+
+async def test_keys_of_a_store_from_before_the_key_index_are_indexed_at_start(harness):
+    # A store written before "worker_keys" existed: key rows alone, no flag. The first start
+    # indexes them, so a delete still drops them.
+    tid = await harness.template("counter")
+    ex = harness.ex
+    keys = [await ex.new_key(DEFAULT_ACCOUNT, tid, "old") for _ in range(5)]
+    await harness.call(tid, "old", f"{COUNTER}/increment", key=keys[0])
+    batch = ex.store.batch()
+    for k, _ in ex.store.scan("worker_keys"):
+        batch.delete("worker_keys", k)
+    batch.delete("meta", "worker_keys_indexed")
+    await ex.store.commit(batch)
+    await harness.reopen()
+    ex = harness.ex
+    assert sorted(k for k, _ in ex.store.scan("worker_keys")) == sorted(f"{tid}/old/{k}" for k in keys)
+    assert await harness.call(tid, "old", f"{COUNTER}/increment", key=keys[0]) == [1]  # the result stands
+    await ex.delete_worker(DEFAULT_ACCOUNT, tid, "old")
+    assert all(ex.store.get("keys", k) is None for k in keys)
+    assert ex.store.index_worker_keys() == 0  # once per store

@@ -89,6 +89,7 @@ def test_rebuild_restores_deleted_rows_and_keeps_cached_status(store):
 
     for k, row in keys.items():
         assert store.get("keys", k) == row
+        assert store.get("worker_keys", f"t1/a/{k}") is True  # what deleting the worker looks up
     assert store.get("keys", "key-unused").state == "created"  # no log knows it: kept
     assert dict(store.scan("promises")) == promises
     assert store.get("workers", a) == WorkerRecord(
