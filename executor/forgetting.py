@@ -56,11 +56,9 @@ def sweep(workers: dict, limit: int) -> int:
         worker = workers.get(key)
         at_rest = worker is not None and worker.at_rest()
         worker = None  # our own reference must not count as a holder
-        if at_rest and _pop_if_only_here(workers, key, BASELINE):
-            forgotten += 1
-            continue
-        kept = workers.pop(key, None)
-        if kept is not None:
-            workers[key] = kept
-        kept = None
+        if at_rest:
+            # Kept or not, it leaves the front: a kept one goes back at the end.
+            forgotten += _pop_if_only_here(workers, key, BASELINE)
+        elif key in workers:
+            workers[key] = workers.pop(key)
     return forgotten
