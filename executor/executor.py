@@ -199,7 +199,7 @@ class Executor:
         """Forget worker objects at rest that nothing refers to (see forgetting.py); returns how many."""
         if len(self.workers) <= len(self._live):
             return 0  # every object has an instance: none is at rest
-        forgotten = sweep(self.workers, self.config.sweep_limit)
+        forgotten = sweep(self.workers, self.config.sweep_limit, self.store.forget_log)
         self.metrics["workers_forgotten"] += forgotten
         return forgotten
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+from collections.abc import Callable
 from typing import Any
 
 
@@ -45,10 +46,12 @@ def _measure_baseline() -> int:
 BASELINE = _measure_baseline()
 
 
-def sweep(workers: dict, limit: int) -> int:
+def sweep(workers: dict, limit: int, forget_log: Callable[[str], object]) -> int:
     """Look at up to `limit` worker objects, oldest first; forget those at rest and unheld.
 
-    The ones kept go to the end of the dict, so that successive sweeps go round them all.
+    `forget_log(key)` is called for each forgotten one, so that the oplog store drops its
+    memory of that log too (the store checks for itself that the log is settled). The
+    ones kept go to the end of the dict, so that successive sweeps go round them all.
     Returns how many were forgotten.
     """
     forgotten = 0
@@ -58,7 +61,9 @@ def sweep(workers: dict, limit: int) -> int:
         worker = None  # our own reference must not count as a holder
         if at_rest:
             # Kept or not, it leaves the front: a kept one goes back at the end.
-            forgotten += _pop_if_only_here(workers, key, BASELINE)
+            if _pop_if_only_here(workers, key, BASELINE):
+                forgotten += 1
+                forget_log(key)
         elif key in workers:
             workers[key] = workers.pop(key)
     return forgotten

@@ -313,6 +313,41 @@ class OplogStore:
                 return st.last
         return self.committed_last_index(worker_key)
 
+    def forget_log(self, worker_key: str) -> bool:
+        """Drop what memory holds for a settled log; its next use reads it from disk again.
+
+        The store keeps a small state for every log written since it opened (the last
+        index handed out, whether it exists, its deletions) and the writer the next index
+        to commit: on a daemon that touches millions of workers, that is memory growing
+        with history. It is dropped here only when it says nothing the disk does not:
+        every index handed out is committed, existence is as committed, and the log was
+        never deleted since the store opened. A deleted log's state stays, as it is what
+        refuses a batch still appending to the old log (see `_admit`). True if dropped.
+        """
+        with self._lock:
+            st = self._states.get(worker_key)
+            if st is None:
+                return False
+            if st.gen != 0:
+                return False
+            txn = self._begin_read()
+            try:
+                settled = (self._last_index_in(txn, st.prefix) == st.last
+                           and self._exists_in(txn, st.prefix) == st.exists)
+            finally:
+                self._end_read(txn)
+            if not settled:
+                return False
+            del self._states[worker_key]
+        # The writer's entry caches the committed next index, so dropping it at any
+        # moment is safe: it is read from disk again when next needed.
+        self._writer.forget(worker_key)
+        return True
+
+    def tracked_logs(self) -> int:
+        """How many logs the store holds a state for in memory (see forget_log)."""
+        return len(self._states)
+
     def log_exists(self, worker_key: str) -> bool:
         """True if the log is committed, or its creation was submitted (and not deleted since)."""
         with self._lock:

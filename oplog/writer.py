@@ -64,6 +64,10 @@ class Writer:
         self._next: dict[str, int] = {}
         self._pool: list[Batch] = []
 
+    def forget(self, worker_key: str) -> None:
+        """Any thread: drop the cached next index of a log (OplogStore.forget_log)."""
+        self._next.pop(worker_key, None)
+
     # -- loop ---------------------------------------------------------------
 
     def run(self) -> None:

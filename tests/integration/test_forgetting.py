@@ -42,8 +42,10 @@ async def test_workers_at_rest_are_forgotten_and_come_back_as_they_were(configur
         for _ in range(i + 1):
             await h.call(tid, f"w{i}", f"{COUNTER}/increment")
     assert len(h.ex.workers) == 10
+    assert h.ex.store.tracked_logs() == 10
     assert h.ex.sweep_workers() == 8  # the two with an instance stay
     assert len(h.ex.workers) == 2
+    assert h.ex.store.tracked_logs() == 2, "the forgotten workers' logs are forgotten too"
     for i in range(10):
         assert h.ex.get_worker(A, tid, f"w{i}").metadata_record().status == "Idle"
         assert await h.call(tid, f"w{i}", f"{COUNTER}/get") == [i + 1]

@@ -212,6 +212,7 @@ async def test_metrics_count_what_happened_in_prometheus_text_format(client, har
     assert samples['golemite_http_requests_total{status="404"}'] == 1
     assert samples["golemite_invocations_total"] == 3
     assert samples["golemite_live_workers"] == 1
+    assert samples["golemite_oplog_logs_in_memory"] == 1
     assert samples["golemite_oplog_entries_total"] >= 6  # each call's invocation and completion
     assert samples["golemite_oplog_commits_total"] >= 1
     assert samples["golemite_replays_total"] == 1  # the new worker's first instance

@@ -118,6 +118,36 @@ class StoreMachine(RuleBasedStateMachine):
             self.logs[wk].append(FILLED)
         b.discard()
 
+    @rule(wk=workers)
+    def forget(self, wk: str) -> None:
+        """The store is asked to drop a log's state at any moment, batches in flight or not."""
+        self.store.forget_log(wk)
+
+    @precondition(lambda self: self.logs)
+    @rule(data=st.data(), entries=entry_lists, replace=st.booleans())
+    def held_while_forgetting(self, data, entries: list[Entry], replace: bool) -> None:
+        """A batch holds indexes of a log while the store is asked to forget it, and maybe
+        the log is deleted and made anew meanwhile: the held batch must then still be refused."""
+        wk = data.draw(st.sampled_from(sorted(self.logs)))
+        held = self.store.batch()
+        for e in entries:
+            assert held.append(wk, e) == len(self.logs[wk]) + 1
+            self.logs[wk].append(e)
+        assert not self.store.forget_log(wk), "a log with an index handed out is not settled"
+        if not replace:
+            self.unwaited.append(self.store.submit(held))
+            return
+        d = self.store.batch()
+        d.delete_log(wk)
+        d.create_log(wk)
+        entry = create_entry(wk, timestamp=3)
+        d.append(wk, entry)
+        self.store.submit(d).wait(10)
+        self.logs[wk] = [entry]
+        self.store.forget_log(wk)
+        with pytest.raises(OplogError):
+            self.store.submit(held)
+
     @rule(wk=workers, recreate=st.booleans())
     def delete_log(self, wk: str, recreate: bool) -> None:
         b = self.store.batch()

@@ -173,6 +173,70 @@ def test_delete_and_recreate_in_one_batch(store):
     assert store.last_index("t/w") == 1
 
 
+def test_a_settled_log_is_forgotten_and_read_again_from_disk(store):
+    for wk in ("t/a", "t/b"):
+        new_log(store, wk)
+    b = store.batch()
+    b.append("t/a", host_call(2))
+    store.submit(b).wait(10)
+    assert store.tracked_logs() == 2
+    assert store.forget_log("t/a") and store.forget_log("t/b")
+    assert store.tracked_logs() == 0
+    assert "t/a" not in store._writer._next
+    assert not store.forget_log("t/a"), "nothing left to forget"
+    # Both sides come back from disk: the next index is the one after the last committed.
+    assert store.last_index("t/a") == 2 and store.log_exists("t/a")
+    b = store.batch()
+    assert b.append("t/a", host_call(3)) == 3
+    assert b.append("t/b", host_call(3)) == 2
+    store.submit(b).wait(10)
+    assert [i for i, _ in store.read("t/a")] == [1, 2, 3]
+    assert [i for i, _ in store.read("t/b")] == [1, 2]
+    with pytest.raises(WorkerExists):
+        new_log(store, "t/a")
+
+
+def test_a_log_with_work_in_flight_is_not_forgotten(store, monkeypatch):
+    new_log(store, "t/w")
+    held = store.batch()
+    held.append("t/w", host_call(2))
+    assert not store.forget_log("t/w"), "an index is handed out and not committed"
+    release = block_writer(store, monkeypatch)
+    try:
+        c = store.submit(held)
+        assert not store.forget_log("t/w"), "submitted, not committed"
+    finally:
+        release()
+    c.wait(10)
+    creating = store.batch()
+    creating.create_log("t/new")
+    release = block_writer(store, monkeypatch)
+    try:
+        c = store.submit(creating)
+        assert not store.forget_log("t/new"), "its creation is not committed"
+        assert store.log_exists("t/new")
+    finally:
+        release()
+    c.wait(10)
+    assert store.forget_log("t/w") and store.forget_log("t/new")
+
+
+def test_a_deleted_log_keeps_refusing_a_batch_of_its_old_life(store):
+    new_log(store, "t/w")
+    stale = store.batch()
+    stale.append("t/w", host_call(2))
+    b = store.batch()
+    b.delete_log("t/w")
+    b.create_log("t/w")
+    b.append("t/w", create_entry("t/w", timestamp=9))
+    store.submit(b).wait(10)
+    assert not store.forget_log("t/w"), "its state is what tells the old life from the new"
+    with pytest.raises(OplogError, match="deleted"):
+        store.submit(stale)
+    store.flush(10)
+    assert store.read("t/w") == [(1, create_entry("t/w", timestamp=9))]
+
+
 def test_delete_of_a_missing_log_is_harmless(store):
     b = store.batch()
     b.delete_log("t/none")
