@@ -238,7 +238,9 @@ class Executor:
         self._closed = True
         if self._sweeper is not None:
             self._sweeper.cancel()
-        tasks = [b for w in self.workers.values() if (b := w.busy()) is not None]
+        # A worker waiting out a retry's delay runs nothing: it is not waited for (the
+        # next start waits out what is left of the delay).
+        tasks = [b for w in self.workers.values() if w.retry_wait is None and (b := w.busy()) is not None]
         if tasks:
             # Let running invocations finish for a moment, then stop the rest: each is
             # continued from its oplog on the next start.
@@ -247,6 +249,8 @@ class Executor:
         for w in list(self.workers.values()):
             if w.timer is not None:
                 w.timer.cancel()
+            if w.retry_wait is not None and not w.retry_wait.done():
+                w.retry_wait.set_result(None)  # its loop sees `closing` and stops
             if w.instance is not None and w.status == RUNNING:
                 w.instance.state.should_stop = "shutting down"
         tasks = [b for w in self.workers.values() if (b := w.busy()) is not None]

@@ -105,6 +105,8 @@ class ReplayResult:
     exited: bool = False
     retry_policy: RetryPolicy | None = None
     errors_since_start: int = 0
+    # When the in-flight invocation's last attempt trapped (its Error entry), if it did.
+    last_error_ns: int | None = None
 
 
 STACK_OVERFLOW_MARKERS = ("call stack exhausted", "stack overflow")
@@ -305,6 +307,7 @@ class WorkerInstance:
         pending: list[tuple[int, PendingWorkerInvocation]] = []
         current = None
         errors = 0
+        last_error_ns: int | None = None
         for idx, e in entries:
             if isinstance(e, PendingWorkerInvocation):
                 # Queued from outside and acknowledged: a jump or an abandoned region in the
@@ -319,6 +322,7 @@ class WorkerInstance:
             if isinstance(e, ExportedFunctionInvoked):
                 current = idx
                 errors = 0
+                last_error_ns = None
                 if e.pending_idx is not None:
                     started_pending.add(e.pending_idx)
             elif isinstance(e, ExportedFunctionCompleted) and current is not None:
@@ -326,10 +330,11 @@ class WorkerInstance:
                 current = None
             elif isinstance(e, Error) and current is not None:
                 errors += 1
+                last_error_ns = e.timestamp
             elif isinstance(e, Exited):
                 return ReplayResult(None, [], exited=True)
         pending = [(i, p) for i, p in pending if i not in started_pending]
-        result = ReplayResult(None, pending, errors_since_start=errors)
+        result = ReplayResult(None, pending, errors_since_start=errors, last_error_ns=last_error_ns)
         while True:
             item = cursor.next()
             if item is None:

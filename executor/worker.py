@@ -55,6 +55,8 @@ class Worker:
         self.inflight: asyncio.Future | None = None   # made only when someone waits for it
         self.timer: asyncio.TimerHandle | None = None
         self.retry_wait: asyncio.Future | None = None   # the delay before a retry; an interrupt ends it
+        # Set by the first load after a restart that came inside a retry's delay: when it is due.
+        self.retry_due_ns: int | None = None
         self.key_futures: dict[str, asyncio.Future] = {}
         self.listeners: set[asyncio.Queue] = set()
         self.decoders: dict[str, codecs.IncrementalDecoder] = {}
@@ -307,6 +309,17 @@ class Worker:
                     if not recover:
                         await self._interrupted(self.current)
                         continue
+                if self.retry_due_ns is not None:
+                    due, self.retry_due_ns = self.retry_due_ns, None
+                    delay = (due - time.time_ns()) / 1e9
+                    if delay > 0:
+                        # The daemon stopped inside a retry's delay: what is left of it is
+                        # waited out, as it would have been without the restart. The next
+                        # turn of the loop builds the instance again.
+                        self.drop_instance()
+                        self._set_status(RETRYING)
+                        await self._wait_to_retry(delay)
+                        continue
             if self.current is None:
                 if not self.queue:
                     if self.status != IDLE:
@@ -390,6 +403,8 @@ class Worker:
                 self.queue.appendleft(inv)
                 self.durable_queued += 1
             self.retry_count = max(self.retry_count, result.errors_since_start)
+            if result.inflight is not None and result.errors_since_start and result.last_error_ns is not None:
+                self.retry_due_ns = result.last_error_ns + self.retry_policy.delay_ns(self.retry_count)
         if result.inflight is not None:
             idx, entry = result.inflight
             if self.current is None or self.current.start_idx != idx:
@@ -513,6 +528,10 @@ class Worker:
         delay = self.retry_policy.delay_ns(self.retry_count) / 1e9
         log.info("invocation trapped; retrying", worker=self.key, attempt=self.retry_count, delay=delay,
                  error=outcome.message)
+        await self._wait_to_retry(delay)
+
+    async def _wait_to_retry(self, delay: float) -> None:
+        """Wait `delay` s before the next attempt; an interrupt, a delete or the daemon's stop ends it sooner."""
         wait = self.retry_wait = self.ex.loop.create_future()
         handle = self.ex.loop.call_later(delay, _settle, None, wait, None)
         try:

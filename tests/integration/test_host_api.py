@@ -547,3 +547,24 @@ async def test_delete_and_interrupt_do_not_wait_out_a_retry_delay(harness):
                 await asyncio.wait_for(call, 5)
             assert harness.ex.get_worker(A, tid, name).shown_record().status == "Interrupted"
         assert time.monotonic() - started < 3
+
+
+async def test_a_retry_delay_is_waited_out_across_a_restart(harness):
+    # After a restart the retry ran at once, whatever was left of its delay; and a stop
+    # during the delay waited out the drain bound for a worker that was running nothing.
+    tid = await harness.template("runtime")
+    policy = {"max-attempts": 2, "min-delay": 2_000_000_000, "max-delay": 2_000_000_000, "multiplier": 1}
+    await harness.call(tid, "r", f"{RUNTIME}/set-retry", [policy])
+    call = asyncio.ensure_future(harness.call(tid, "r", f"{RUNTIME}/complete-other", [0, 0, "nobody", 1, []]))
+    await wait_status(harness, tid, "r", "Retrying")
+    started = time.monotonic()
+    await harness.reopen()
+    assert time.monotonic() - started < 1.5, "the stop waited for a worker waiting to retry"
+    with pytest.raises(InvocationFailed, match="shutting down"):
+        await call
+    await wait_status(harness, tid, "r", "Retrying", timeout=1)
+    await wait_status(harness, tid, "r", "Failed", timeout=10)
+    harness.ex.store.flush()
+    errors = [e.timestamp for _, e in harness.ex.store.read(f"{tid}/r") if type(e).__name__ == "Error"]
+    assert len(errors) == 2
+    assert (errors[1] - errors[0]) / 1e9 >= 1.95, "the second attempt came before its delay was over"
