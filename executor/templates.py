@@ -120,7 +120,7 @@ def function_index(metadata: T.TemplateMetadata) -> dict[str, FunctionInfo]:
 
     def add_drop(interface: str, resource: str) -> None:
         # Not an export: dropping a handle runs the guest's destructor (SPEC §6 `…/res/drop`).
-        add(interface, f"[drop]{resource}", [T.Parameter("self", T.Handle("Owned"))], [], drops=resource)
+        add(interface, f"[drop]{resource}", [T.Parameter("self", T.Handle("Owned", resource))], [], drops=resource)
 
     for export in metadata.exports:
         if isinstance(export, T.ExportedFunction):
@@ -128,10 +128,13 @@ def function_index(metadata: T.TemplateMetadata) -> dict[str, FunctionInfo]:
         else:
             resources = set()
             for f in export.functions:
-                add(export.name, f.name, f.parameters, f.results)
                 found = _resource_member(f.name)
                 if found is not None:
                     resources.add(found[0])
+                # A destructor is listed in the metadata (since resources were named there);
+                # add_drop makes its entry, as for templates stored before.
+                if not f.name.startswith("[drop]"):
+                    add(export.name, f.name, f.parameters, f.results)
             for res in sorted(resources):
                 add_drop(export.name, res)
     return index

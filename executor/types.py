@@ -77,6 +77,9 @@ class Result(_T, tag="Result"):
 
 class Handle(_T, tag="Handle"):
     mode: str  # "Owned" | "Borrowed"
+    # The resource's name in the interface that exports it; None where it is not known
+    # (a template stored before names were recorded, a resource the component imports).
+    resource: str | None = None
 
 
 WitType = Union[Bool, S8, S16, S32, S64, U8, U16, U32, U64, F32, F64, Chr, Str,
@@ -132,58 +135,73 @@ _PRIMITIVES = {
 }
 
 
-def from_wasmtime(t: cm.ValType) -> WitType:
+# The resources an interface exports, by name: a handle type names its resource only by
+# identity, so its name is found by comparing it with these.
+Resources = list[tuple[str, cm.ResourceType]]
+
+
+def from_wasmtime(t: cm.ValType, resources: Resources | None = None) -> WitType:
     """Convert a wasmtime component value type into our plain description."""
     prim = _PRIMITIVES.get(type(t))
     if prim is not None:
         return prim
+
+    def inner(u: cm.ValType) -> WitType:
+        return from_wasmtime(u, resources)
+
     if isinstance(t, cm.ListType):
-        return List(from_wasmtime(t.element))
+        return List(inner(t.element))
     if isinstance(t, cm.TupleType):
-        return Tuple([from_wasmtime(e) for e in t.elements])
+        return Tuple([inner(e) for e in t.elements])
     if isinstance(t, cm.RecordType):
-        return Record([NamedType(n, from_wasmtime(ft)) for n, ft in t.fields])
+        return Record([NamedType(n, inner(ft)) for n, ft in t.fields])
     if isinstance(t, cm.VariantType):
-        return Variant([Case(n, None if ct is None else from_wasmtime(ct)) for n, ct in t.cases])
+        return Variant([Case(n, None if ct is None else inner(ct)) for n, ct in t.cases])
     if isinstance(t, cm.EnumType):
         return Enum(list(t.names))
     if isinstance(t, cm.FlagsType):
         return Flags(list(t.names))
     if isinstance(t, cm.OptionType):
-        return Option(from_wasmtime(t.payload))
+        return Option(inner(t.payload))
     if isinstance(t, cm.ResultType):
         ok, err = t.ok, t.err
-        return Result(None if ok is None else from_wasmtime(ok), None if err is None else from_wasmtime(err))
-    if isinstance(t, cm.OwnType):
-        return Handle("Owned")
-    if isinstance(t, cm.BorrowType):
-        return Handle("Borrowed")
+        return Result(None if ok is None else inner(ok), None if err is None else inner(err))
+    if isinstance(t, (cm.OwnType, cm.BorrowType)):
+        name = next((n for n, r in resources or () if r == t.ty), None)
+        return Handle("Owned" if isinstance(t, cm.OwnType) else "Borrowed", name)
     raise TypeError(f"unsupported WIT type {type(t).__name__}")
 
 
-def _function(name: str, fty: cm.FuncType) -> tuple[list[Parameter], list[FunctionResult]]:
-    params = [Parameter(n, from_wasmtime(t)) for n, t in fty.params]
+def _function(fty: cm.FuncType, resources: Resources | None = None) -> tuple[list[Parameter], list[FunctionResult]]:
+    params = [Parameter(n, from_wasmtime(t, resources)) for n, t in fty.params]
     result = fty.result
-    results = [] if result is None else [FunctionResult(None, from_wasmtime(result))]
+    results = [] if result is None else [FunctionResult(None, from_wasmtime(result, resources))]
     return params, results
 
 
 def analyse_component(engine, component: cm.Component) -> TemplateMetadata:
-    """Describe every exported function (world-level and per exported interface)."""
+    """Describe every exported function (world-level and per exported interface).
+
+    An interface that exports a resource also lists its destructor, `[drop]<resource>`,
+    as Golem's metadata does: calling it drops a handle (SPEC §6).
+    """
     ctype = component.type
     exports: list[Export] = []
     for name, ext in ctype.exports(engine).items():
         ty = ext.ty
         if isinstance(ty, cm.FuncType):
-            params, results = _function(name, ty)
+            params, results = _function(ty)
             exports.append(ExportedFunction(name, params, results))
         elif isinstance(ty, cm.ComponentInstanceType):
+            members = ty.exports(engine)
+            resources = [(n, m.ty) for n, m in members.items() if isinstance(m.ty, cm.ResourceType)]
             funcs = []
-            for fname, fext in ty.exports(engine).items():
+            for fname, fext in members.items():
                 fty = fext.ty
                 if isinstance(fty, cm.FuncType):
-                    params, results = _function(fname, fty)
+                    params, results = _function(fty, resources)
                     funcs.append(Function(fname, params, results))
+            funcs += [Function(f"[drop]{r}", [Parameter("self", Handle("Owned", r))], []) for r, _ in resources]
             exports.append(ExportedInstance(name, funcs))
     imports = sorted(ctype.imports(engine).keys())
     return TemplateMetadata(exports, imports)

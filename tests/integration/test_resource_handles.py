@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
 import pytest
 
 from executor import DEFAULT_ACCOUNT as A
 from executor import InvalidRequest
+from executor import types as T
+from executor.templates import function_index
+from tests.helpers import guest_bytes
 
 API = "golemite:resources/api"
 
@@ -30,6 +34,36 @@ async def test_resource_handles_round_trip_and_survive_replay(harness):
     with pytest.raises(InvalidRequest, match="does not exist"):
         await harness.call(tid, "r", f"{API}/counter/get", [c1])
     assert await harness.call(tid, "r", f"{API}/counter/get", [c2]) == [0]  # the worker is fine
+
+
+async def test_metadata_names_each_handle_s_resource_and_lists_its_destructor(harness):
+    record, version = await harness.ex.templates.add(A, "resources", guest_bytes("resources"))
+    (iface,) = [e for e in version.metadata["exports"] if e["name"] == API]
+    funcs = {f["name"]: f for f in iface["functions"]}
+    owned = {"type": "Handle", "mode": "Owned", "resource": "counter"}
+    borrowed = {"type": "Handle", "mode": "Borrowed", "resource": "counter"}
+    assert funcs["[constructor]counter"]["results"] == [{"name": None, "typ": owned}]
+    assert funcs["[method]counter.inc"]["parameters"][0] == {"name": "self", "typ": borrowed}
+    assert funcs["make-counter"]["results"][0]["typ"] == owned
+    assert funcs["[drop]counter"] == {"name": "[drop]counter", "parameters": [{"name": "self", "typ": owned}],
+                                      "results": []}
+    # The listed destructor is the one calls reach: it drops, and only once.
+    tid = record.template_id
+    (c,) = await harness.call(tid, "d", f"{API}/counter/new", ["x"])
+    assert await harness.call(tid, "d", f"{API}/[drop]counter", [c]) == []
+    with pytest.raises(InvalidRequest, match="does not exist"):
+        await harness.call(tid, "d", f"{API}/counter/get", [c])
+
+
+def test_a_template_stored_without_resource_names_still_has_its_destructors():
+    # Metadata as stored before handles named their resource and before `[drop]` was listed.
+    stored = {"exports": [{"type": "Instance", "name": API, "functions": [
+        {"name": "[constructor]counter", "parameters": [{"name": "name", "typ": {"type": "Str"}}],
+         "results": [{"name": None, "typ": {"type": "Handle", "mode": "Owned"}}]},
+    ]}]}
+    index = function_index(msgspec.convert(stored, T.TemplateMetadata))
+    assert index[f"{API}/counter/drop"].drops == "counter"
+    assert index[f"{API}/[drop]counter"] is index[f"{API}/counter/drop"]
 
 
 async def test_bad_handles_are_rejected(harness):
