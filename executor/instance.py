@@ -309,29 +309,30 @@ class WorkerInstance:
         errors = 0
         last_error_ns: int | None = None
         for idx, e in entries:
-            if isinstance(e, PendingWorkerInvocation):
+            # Exact types, not isinstance: see BOOKKEEPING in host/cursor.py.
+            if type(e) is PendingWorkerInvocation:
                 # Queued from outside and acknowledged: a jump or an abandoned region in the
                 # guest's run does not undo it.
                 pending.append((idx, e))
                 continue
-            if isinstance(e, InvocationRejected):
+            if type(e) is InvocationRejected:
                 started_pending.add(e.pending_idx)  # its turn came and went
                 continue
             if idx in skip:
                 continue
-            if isinstance(e, ExportedFunctionInvoked):
+            if type(e) is ExportedFunctionInvoked:
                 current = idx
                 errors = 0
                 last_error_ns = None
                 if e.pending_idx is not None:
                     started_pending.add(e.pending_idx)
-            elif isinstance(e, ExportedFunctionCompleted) and current is not None:
+            elif type(e) is ExportedFunctionCompleted and current is not None:
                 completed.add(current)
                 current = None
-            elif isinstance(e, Error) and current is not None:
+            elif type(e) is Error and current is not None:
                 errors += 1
                 last_error_ns = e.timestamp
-            elif isinstance(e, Exited):
+            elif type(e) is Exited:
                 return ReplayResult(None, [], exited=True)
         pending = [(i, p) for i, p in pending if i not in started_pending]
         result = ReplayResult(None, pending, errors_since_start=errors, last_error_ns=last_error_ns)
