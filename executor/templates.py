@@ -119,8 +119,10 @@ def function_index(metadata: T.TemplateMetadata) -> dict[str, FunctionInfo]:
                 index.setdefault(alias, info)
 
     def add_drop(interface: str, resource: str) -> None:
-        # Not an export: dropping a handle runs the guest's destructor (SPEC §6 `…/res/drop`).
-        add(interface, f"[drop]{resource}", [T.Parameter("self", T.Handle("Owned", resource))], [], drops=resource)
+        # Dropping a handle runs the guest's destructor (SPEC §6 `…/res/drop`). Made here,
+        # not from the metadata, which lists it only for templates stored since it names resources.
+        d = T.destructor(resource)
+        add(interface, d.name, d.parameters, d.results, drops=resource)
 
     for export in metadata.exports:
         if isinstance(export, T.ExportedFunction):
@@ -131,9 +133,7 @@ def function_index(metadata: T.TemplateMetadata) -> dict[str, FunctionInfo]:
                 found = _resource_member(f.name)
                 if found is not None:
                     resources.add(found[0])
-                # A destructor is listed in the metadata (since resources were named there);
-                # add_drop makes its entry, as for templates stored before.
-                if not f.name.startswith("[drop]"):
+                if not f.name.startswith("[drop]"):  # add_drop makes those
                     add(export.name, f.name, f.parameters, f.results)
             for res in sorted(resources):
                 add_drop(export.name, res)

@@ -179,6 +179,11 @@ def _function(fty: cm.FuncType, resources: Resources | None = None) -> tuple[lis
     return params, results
 
 
+def destructor(resource: str) -> Function:
+    """`[drop]<resource>`: what dropping an owned handle of an exported resource calls."""
+    return Function(f"[drop]{resource}", [Parameter("self", Handle("Owned", resource))], [])
+
+
 def analyse_component(engine, component: cm.Component) -> TemplateMetadata:
     """Describe every exported function (world-level and per exported interface).
 
@@ -201,7 +206,7 @@ def analyse_component(engine, component: cm.Component) -> TemplateMetadata:
                 if isinstance(fty, cm.FuncType):
                     params, results = _function(fty, resources)
                     funcs.append(Function(fname, params, results))
-            funcs += [Function(f"[drop]{r}", [Parameter("self", Handle("Owned", r))], []) for r, _ in resources]
+            funcs += [destructor(r) for r, _ in resources]
             exports.append(ExportedInstance(name, funcs))
     imports = sorted(ctype.imports(engine).keys())
     return TemplateMetadata(exports, imports)
