@@ -403,7 +403,7 @@ class Worker:
                 self.queue.appendleft(inv)
                 self.durable_queued += 1
             self.retry_count = max(self.retry_count, result.errors_since_start)
-            if result.inflight is not None and result.errors_since_start and result.last_error_ns is not None:
+            if result.inflight is not None and result.last_error_ns is not None:
                 self.retry_due_ns = result.last_error_ns + self.retry_policy.delay_ns(self.retry_count)
         if result.inflight is not None:
             idx, entry = result.inflight
